@@ -49,6 +49,7 @@ _PRE_PURITY = 0.45  # cheap first filter before frequency correction
 _FREQS_HZ = np.array(ROWS_HZ + COLUMNS_HZ)
 _OMEGAS = 2.0 * np.pi * _FREQS_HZ / SAMPLE_RATE_HZ
 _KERNEL = np.exp(-1j * np.outer(np.arange(SUB_BLOCK_SAMPLES), _OMEGAS))  # (80, 8)
+_KERNEL_REAL = np.hstack([_KERNEL.real, _KERNEL.imag])  # (80, 16): real matmul is cheaper
 # every frequency is a whole number of Hz, so the global phase repeats every 8000 samples
 _PHASE_PERIOD_SAMPLES = SAMPLE_RATE_HZ
 _RAD_TO_HZ = SAMPLE_RATE_HZ / (2.0 * np.pi * SUB_BLOCK_SAMPLES)
@@ -101,149 +102,207 @@ class DtmfEvent:
 def _dirichlet_gain(offset_hz: np.ndarray) -> np.ndarray:
     """Fraction of a tone's power a sub-block DFT captures when the tone is ``offset_hz`` away."""
     x = np.pi * offset_hz / SAMPLE_RATE_HZ
-    num = np.sin(x * SUB_BLOCK_SAMPLES)
-    den = SUB_BLOCK_SAMPLES * np.sin(x)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g = np.where(np.abs(x) < 1e-12, 1.0, num / np.where(den == 0, 1.0, den))
+        g = np.sin(x * SUB_BLOCK_SAMPLES) / (SUB_BLOCK_SAMPLES * np.sin(x))
+    g = np.where(np.abs(x) < 1e-12, 1.0, g)
     return np.maximum(g * g, 1e-6)
 
 
+# global-phase factors: sub-block k starts at sample 80k, and 100 sub-blocks make 8000 samples
+_BLOCKS_PER_PHASE_PERIOD = _PHASE_PERIOD_SAMPLES // SUB_BLOCK_SAMPLES
+_PHASE_TABLE = np.exp(-1j * np.outer(np.arange(_BLOCKS_PER_PHASE_PERIOD) * SUB_BLOCK_SAMPLES, _OMEGAS))
+_LEVEL_SCALE = 2.0 / (SUB_BLOCK_SAMPLES ** 2 * DBM0_RMS ** 2)  # |X|^2 -> power in dBm0 units
+
+
+class _KeyTracker:
+    """One channel's decisions: turns per-pair key hits into key events."""
+
+    __slots__ = ("run_code", "run_pairs", "run_first_block", "active", "active_first_block",
+                 "active_last_block", "misses")
+
+    def __init__(self):
+        self.run_code = -1
+        self.run_pairs = 0
+        self.run_first_block = 0
+        self.active = -1
+        self.active_first_block = 0
+        self.active_last_block = 0
+        self.misses = 0
+
+    @property
+    def idle(self) -> bool:
+        return self.active < 0 and self.run_code < 0
+
+    def step(self, code: int, b: int, events: list) -> None:
+        """Pair (b-1, b) hit ``code`` (-1: no key)."""
+        if code >= 0 and code == self.run_code:
+            self.run_pairs += 1
+        elif code >= 0:
+            self.run_code, self.run_pairs, self.run_first_block = code, 1, b - 1
+        else:
+            self.run_code, self.run_pairs = -1, 0
+        if self.active >= 0:
+            if code == self.active:
+                self.misses = 0
+                self.active_last_block = b
+                return
+            self.misses += 1
+            if self.misses >= PAIRS_TO_END or (code >= 0 and self.run_pairs >= PAIRS_TO_START):
+                events.append(self.release())
+        if self.active < 0 and self.run_pairs >= PAIRS_TO_START:
+            self.active = self.run_code
+            self.active_first_block = self.run_first_block
+            self.active_last_block = b
+            self.misses = 0
+
+    def release(self) -> DtmfEvent:
+        start = self.active_first_block * SUB_BLOCK_SAMPLES
+        end = (self.active_last_block + 1) * SUB_BLOCK_SAMPLES
+        event = DtmfEvent(DIGITS[self.active], start / SAMPLE_RATE_HZ, (end - start) / SAMPLE_RATE_HZ)
+        self.active = -1
+        return event
+
+
+class DtmfBank:
+    """DTMF detection for many channels at once, one media-clock tick at a time.
+
+    Why a bank: the per-call cost of numpy is mostly fixed overhead, so analysing every channel's
+    frame in one matrix product is what lets a Raspberry Pi watch all its ports. ``feed`` takes a
+    (channels, samples) array whose length is a multiple of 80 samples (a 20 ms frame is 160).
+    """
+
+    def __init__(self, channels: int):
+        if channels < 1:
+            raise ValueError(f"a DTMF bank needs at least one channel, got {channels}")
+        self.channels = channels
+        self._block_index = 0
+        self._prev_X = np.zeros((channels, 8), dtype=complex)
+        self._prev_E = np.zeros(channels)
+        self._prev_code = np.full(channels, -1, dtype=np.int64)
+        self._trackers = [_KeyTracker() for _ in range(channels)]
+        self._not_idle: set[int] = set()  # channels whose tracker has a key or a run going
+
+    def pressed(self, channel: int) -> str | None:
+        """The key held on ``channel`` right now (confirmed, not yet released)."""
+        active = self._trackers[channel].active
+        return DIGITS[active] if active >= 0 else None
+
+    def feed(self, frames: np.ndarray) -> list[tuple[int, DtmfEvent]]:
+        """Analyse one tick of audio for every channel; return (channel, key) for keys that ended."""
+        x = np.asarray(frames, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != self.channels or x.shape[1] % SUB_BLOCK_SAMPLES:
+            raise ValueError(f"DTMF bank of {self.channels} channels takes ({self.channels}, k*{SUB_BLOCK_SAMPLES}) "
+                             f"samples, got shape {x.shape}")
+        n = x.shape[1] // SUB_BLOCK_SAMPLES
+        if n == 0:
+            return []
+        codes = self._pair_codes(x.reshape(self.channels, n, SUB_BLOCK_SAMPLES))
+        first_block = self._block_index - n
+        hits = set() if codes is None else set(np.nonzero((codes >= 0).any(axis=1))[0].tolist())
+        events: list[tuple[int, DtmfEvent]] = []
+        for ch in sorted(hits | self._not_idle):
+            tracker = self._trackers[ch]
+            row = codes[ch].tolist() if ch in hits else [-1] * n
+            found: list[DtmfEvent] = []
+            for i, code in enumerate(row):
+                tracker.step(code, first_block + i, found)
+            events.extend((ch, e) for e in found)
+            if tracker.idle:
+                self._not_idle.discard(ch)
+            else:
+                self._not_idle.add(ch)
+        return events
+
+    def flush(self) -> list[tuple[int, DtmfEvent]]:
+        """End of stream: release keys still held."""
+        events = []
+        for ch, tracker in enumerate(self._trackers):
+            if tracker.active >= 0:
+                events.append((ch, tracker.release()))
+            tracker.run_code, tracker.run_pairs = -1, 0
+        self._not_idle.clear()
+        return events
+
+    def _pair_codes(self, blocks: np.ndarray) -> np.ndarray | None:
+        """(channels, n) array: the key hit by each pair of sub-blocks (b-1, b), -1 for none;
+        None when no channel has anything resembling a key (the common case, kept cheap)."""
+        C, n, _ = blocks.shape
+        k0 = self._block_index
+        self._block_index += n
+        Y = blocks @ _KERNEL_REAL  # (C, n, 16): real and imaginary parts, local phase
+        P = Y[:, :, :8] ** 2 + Y[:, :, 8:] ** 2
+        E = np.einsum("cnk,cnk->cn", blocks, blocks)
+        peak = P[:, :, :4].max(axis=2) + P[:, :, 4:].max(axis=2)
+        candidate = 2.0 * peak >= _PRE_PURITY * SUB_BLOCK_SAMPLES * E
+        candidate &= E > 0
+        if not candidate.any():
+            self._prev_code[:] = -1
+            return None
+        row = np.argmax(P[:, :, :4], axis=2)
+        col = np.argmax(P[:, :, 4:], axis=2)
+        code = np.where(candidate, row * 4 + col, -1)
+        phase = _PHASE_TABLE[(k0 + np.arange(n)) % _BLOCKS_PER_PHASE_PERIOD]  # (n, 8)
+        Xg = (Y[:, :, :8] + 1j * Y[:, :, 8:]) * phase[None, :, :]
+        code_all = np.concatenate([self._prev_code[:, None], code], axis=1)  # (C, n+1)
+        pairs = (code_all[:, 1:] >= 0) & (code_all[:, 1:] == code_all[:, :-1])
+        result = np.full((C, n), -1, dtype=np.int64)
+        if pairs.any():
+            X_all = np.concatenate([self._prev_X[:, None, :], Xg], axis=1)
+            E_all = np.concatenate([self._prev_E[:, None], E], axis=1)
+            ch, i = np.nonzero(pairs)
+            c = code_all[ch, i + 1]
+            r, k = c // 4, 4 + c % 4
+            a_r, b_r = X_all[ch, i, r], X_all[ch, i + 1, r]
+            a_c, b_c = X_all[ch, i, k], X_all[ch, i + 1, k]
+            off_r = np.angle(b_r * np.conj(a_r)) * _RAD_TO_HZ
+            off_c = np.angle(b_c * np.conj(a_c)) * _RAD_TO_HZ
+            ok_freq = (np.abs(off_r) <= FREQ_TOLERANCE * _FREQS_HZ[r]) & (np.abs(off_c) <= FREQ_TOLERANCE * _FREQS_HZ[k])
+            g_r, g_c = 1.0 / _dirichlet_gain(off_r), 1.0 / _dirichlet_gain(off_c)
+            pow_r_a, pow_r_b = (a_r.real ** 2 + a_r.imag ** 2) * g_r, (b_r.real ** 2 + b_r.imag ** 2) * g_r
+            pow_c_a, pow_c_b = (a_c.real ** 2 + a_c.imag ** 2) * g_c, (b_c.real ** 2 + b_c.imag ** 2) * g_c
+            E_a, E_b = E_all[ch, i], E_all[ch, i + 1]
+            pure = (2.0 * (pow_r_a + pow_c_a) >= MIN_PURITY * SUB_BLOCK_SAMPLES * E_a) & \
+                   (2.0 * (pow_r_b + pow_c_b) >= MIN_PURITY * SUB_BLOCK_SAMPLES * E_b)
+            level_r = 10 * np.log10(np.maximum((pow_r_a + pow_r_b) / 2 * _LEVEL_SCALE, 1e-30))
+            level_c = 10 * np.log10(np.maximum((pow_c_a + pow_c_b) / 2 * _LEVEL_SCALE, 1e-30))
+            twist = level_r - level_c
+            hit = (ok_freq & pure & (level_r >= MIN_TONE_DBM0) & (level_c >= MIN_TONE_DBM0)
+                   & (twist <= NORMAL_TWIST_MAX_DB) & (-twist <= REVERSE_TWIST_MAX_DB))
+            result[ch[hit], i[hit]] = c[hit]
+        self._prev_X = Xg[:, -1, :]
+        self._prev_E = E[:, -1]
+        self._prev_code = code[:, -1]
+        return result
+
+
 class DtmfDetector:
-    """Streaming DTMF detector: feed samples of any length, get keys as they end."""
+    """Streaming DTMF detector for one channel: feed samples of any length, get keys as they end."""
 
     def __init__(self, sample_rate_hz: int = SAMPLE_RATE_HZ):
         if sample_rate_hz != SAMPLE_RATE_HZ:
             raise ValueError(f"DTMF detector runs at {SAMPLE_RATE_HZ} Hz, not {sample_rate_hz} Hz")
+        self._bank = DtmfBank(1)
         self._carry = np.zeros(0, dtype=np.float64)
-        self._block_index = 0  # sub-blocks consumed so far
-        self._prev_X: np.ndarray | None = None  # (8,) complex, last sub-block
-        self._prev_E = 0.0
-        self._prev_code = -1
-        self._run_code = -1  # key of the current run of hit pairs
-        self._run_pairs = 0
-        self._run_first_block = 0
-        self._active: int = -1  # key being held, -1 none
-        self._active_first_block = 0
-        self._active_last_block = 0
-        self._misses = 0
 
     @property
     def pressed(self) -> str | None:
         """The key held right now (confirmed but not yet released), for barge-in."""
-        return DIGITS[self._active] if self._active >= 0 else None
+        return self._bank.pressed(0)
 
     def feed(self, samples: np.ndarray) -> list[DtmfEvent]:
         """Analyse more audio; return the keys that ended within it."""
         x = np.asarray(samples, dtype=np.float64)
         if self._carry.size:
             x = np.concatenate([self._carry, x])
-        n_blocks = len(x) // SUB_BLOCK_SAMPLES
-        self._carry = x[n_blocks * SUB_BLOCK_SAMPLES:]
-        if n_blocks == 0:
+        usable = len(x) - len(x) % SUB_BLOCK_SAMPLES
+        self._carry = x[usable:]
+        if usable == 0:
             return []
-        blocks = x[: n_blocks * SUB_BLOCK_SAMPLES].reshape(n_blocks, SUB_BLOCK_SAMPLES)
-        codes = self._pair_codes(blocks)
-        return self._run_state_machine(codes)
+        return [e for _, e in self._bank.feed(x[None, :usable])]
 
     def flush(self) -> list[DtmfEvent]:
         """End of stream: release a key still held."""
-        events = []
-        if self._active >= 0:
-            events.append(self._event())
-            self._active = -1
-        self._run_code, self._run_pairs = -1, 0
-        return events
-
-    # -- analysis -------------------------------------------------------------------------
-    def _pair_codes(self, blocks: np.ndarray) -> np.ndarray:
-        """For each new sub-block b, the key hit by the pair (b-1, b), or -1."""
-        n = len(blocks)
-        starts = (self._block_index + np.arange(n)) * SUB_BLOCK_SAMPLES % _PHASE_PERIOD_SAMPLES
-        X = (blocks @ _KERNEL) * np.exp(-1j * np.outer(starts, _OMEGAS))  # (n, 8)
-        E = np.einsum("ij,ij->i", blocks, blocks)
-        P = X.real ** 2 + X.imag ** 2
-        row = np.argmax(P[:, :4], axis=1)
-        col = 4 + np.argmax(P[:, 4:], axis=1)
-        idx = np.arange(n)
-        pr, pc = P[idx, row], P[idx, col]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            purity = 2.0 * (pr + pc) / (SUB_BLOCK_SAMPLES * E)
-        code = np.where(purity >= _PRE_PURITY, row * 4 + (col - 4), -1)
-        self._block_index += n
-
-        # stitch the previous call's last sub-block in front, so pairs cross feed() boundaries
-        if self._prev_X is None:
-            prev_X, prev_E, prev_code = np.zeros(8, complex), 0.0, -1
-        else:
-            prev_X, prev_E, prev_code = self._prev_X, self._prev_E, self._prev_code
-        X_all = np.vstack([prev_X[None, :], X])
-        E_all = np.concatenate([[prev_E], E])
-        code_all = np.concatenate([[prev_code], code])
-        self._prev_X, self._prev_E, self._prev_code = X[-1], float(E[-1]), int(code[-1])
-
-        result = np.full(n, -1, dtype=np.int64)
-        cand = np.nonzero((code_all[1:] >= 0) & (code_all[1:] == code_all[:-1]))[0]
-        if cand.size == 0:
-            return result
-        c = code_all[cand + 1]
-        r, k = c // 4, 4 + c % 4
-        a_r, b_r = X_all[cand, r], X_all[cand + 1, r]
-        a_c, b_c = X_all[cand, k], X_all[cand + 1, k]
-        off_r = np.angle(b_r * np.conj(a_r)) * _RAD_TO_HZ
-        off_c = np.angle(b_c * np.conj(a_c)) * _RAD_TO_HZ
-        ok_freq = (np.abs(off_r) <= FREQ_TOLERANCE * _FREQS_HZ[r]) & (np.abs(off_c) <= FREQ_TOLERANCE * _FREQS_HZ[k])
-        g_r, g_c = 1.0 / _dirichlet_gain(off_r), 1.0 / _dirichlet_gain(off_c)
-        pow_r_a, pow_r_b = np.abs(a_r) ** 2 * g_r, np.abs(b_r) ** 2 * g_r
-        pow_c_a, pow_c_b = np.abs(a_c) ** 2 * g_c, np.abs(b_c) ** 2 * g_c
-        E_a, E_b = E_all[cand], E_all[cand + 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            purity_a = 2.0 * (pow_r_a + pow_c_a) / (SUB_BLOCK_SAMPLES * E_a)
-            purity_b = 2.0 * (pow_r_b + pow_c_b) / (SUB_BLOCK_SAMPLES * E_b)
-        # tone power in the pair: amplitude = 2|X|/N, power = amplitude^2 / 2
-        scale = 2.0 / (SUB_BLOCK_SAMPLES ** 2 * DBM0_RMS ** 2)
-        level_r = 10 * np.log10(np.maximum((pow_r_a + pow_r_b) / 2 * scale, 1e-30))
-        level_c = 10 * np.log10(np.maximum((pow_c_a + pow_c_b) / 2 * scale, 1e-30))
-        twist = level_r - level_c
-        hit = (ok_freq & (purity_a >= MIN_PURITY) & (purity_b >= MIN_PURITY)
-               & (level_r >= MIN_TONE_DBM0) & (level_c >= MIN_TONE_DBM0)
-               & (twist <= NORMAL_TWIST_MAX_DB) & (-twist <= REVERSE_TWIST_MAX_DB))
-        result[cand[hit]] = c[hit]
-        return result
-
-    # -- decisions ------------------------------------------------------------------------
-    def _run_state_machine(self, codes: np.ndarray) -> list[DtmfEvent]:
-        events: list[DtmfEvent] = []
-        first_block = self._block_index - len(codes)
-        for i, code in enumerate(codes.tolist()):
-            b = first_block + i  # pair (b-1, b)
-            if code >= 0 and code == self._run_code:
-                self._run_pairs += 1
-            elif code >= 0:
-                self._run_code, self._run_pairs, self._run_first_block = code, 1, b - 1
-            else:
-                self._run_code, self._run_pairs = -1, 0
-
-            if self._active >= 0:
-                if code == self._active:
-                    self._misses = 0
-                    self._active_last_block = b
-                    continue
-                self._misses += 1
-                new_key = code >= 0 and self._run_pairs >= PAIRS_TO_START
-                if self._misses >= PAIRS_TO_END or new_key:
-                    events.append(self._event())
-                    self._active = -1
-            if self._active < 0 and self._run_pairs >= PAIRS_TO_START:
-                self._active = self._run_code
-                self._active_first_block = self._run_first_block
-                self._active_last_block = b
-                self._misses = 0
-        return events
-
-    def _event(self) -> DtmfEvent:
-        start = self._active_first_block * SUB_BLOCK_SAMPLES
-        end = (self._active_last_block + 1) * SUB_BLOCK_SAMPLES
-        return DtmfEvent(DIGITS[self._active], start / SAMPLE_RATE_HZ, (end - start) / SAMPLE_RATE_HZ)
+        return [e for _, e in self._bank.flush()]
 
 
 def detect(samples: np.ndarray) -> list[DtmfEvent]:
