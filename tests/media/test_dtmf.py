@@ -106,3 +106,31 @@ def test_continuous_tone_and_silence_give_nothing():
 def test_detector_refuses_other_sample_rates():
     with pytest.raises(ValueError, match="8000 Hz"):
         dtmf.DtmfDetector(sample_rate_hz=16000)
+
+
+def test_bank_keeps_channels_apart():
+    """Keys on one channel never show on another, and each channel's timing is its own."""
+    plan = {0: "123", 1: "", 2: "#0", 3: "9D"}
+    signals = {}
+    for ch, keys in plan.items():
+        lead = dtmf_sets.silence_ms(30 + 70 * ch)
+        body = dtmf.generate(keys, on_ms=60, off_ms=70).astype(float) if keys else np.zeros(0)
+        signals[ch] = np.concatenate([lead, body])
+    length = max(len(s) for s in signals.values()) + 4000
+    length += -length % FRAME_SAMPLES
+    stack = np.zeros((len(plan), length))
+    for ch, s in signals.items():
+        stack[ch, :len(s)] = s
+    stack[1] += np.random.default_rng(2).normal(0, 500, length)  # a noisy, keyless line
+    bank = dtmf.DtmfBank(len(plan))
+    events = []
+    for i in range(0, length, FRAME_SAMPLES):
+        events += bank.feed(stack[:, i: i + FRAME_SAMPLES])
+    events += bank.flush()
+    for ch, keys in plan.items():
+        got = [e for c, e in events if c == ch]
+        assert "".join(e.digit for e in got) == keys
+        if keys:
+            assert abs(got[0].start_s - (30 + 70 * ch) / 1000) <= 0.010
+    with pytest.raises(ValueError, match=r"takes \(4, k\*80\)"):
+        bank.feed(np.zeros((3, FRAME_SAMPLES)))

@@ -9,7 +9,8 @@ How the detector decides, and why:
   +-1.5%, reject beyond +-3.5%), each tone is above ``MIN_TONE_DBM0``, the twist is within limits,
   and in *both* sub-blocks the two tones hold at least ``MIN_PURITY`` of the energy. Purity is the
   talk-off guard (speech and music spread their energy) and also measures how much of a sub-block
-  the tone covers, which is what makes the duration limits sharp.
+  the tone covers, which is what makes the duration limits sharp. A column at twice the row
+  frequency (ratio within ``HARMONIC_RATIO_BAND``) is one note and its harmonic, not a key.
 - A key starts after ``PAIRS_TO_START`` consecutive hit pairs (3 sub-blocks fully in tone: every
   tone >= 40 ms qualifies, none <= 25 ms does) and ends after ``PAIRS_TO_END`` pairs without it
   (a dropout of up to 20 ms is bridged, a pause of 40 ms or more separates two keys).
@@ -42,6 +43,9 @@ MIN_TONE_DBM0 = -33.0  # Q.24 asks for operation down to -26 dBm0 per tone
 MIN_PURITY = 0.80
 NORMAL_TWIST_MAX_DB = 9.0  # low (row) tone stronger; Q.24: accept up to 8 dB
 REVERSE_TWIST_MAX_DB = 5.0  # high (column) tone stronger; Q.24: accept up to 4 dB
+# a column at twice the row frequency is one musical note and its second harmonic, not a key:
+# valid pairs stay outside 1.977..2.056 even with both tones 1.5% off
+HARMONIC_RATIO_BAND = (1.98, 2.02)
 PAIRS_TO_START = 2
 PAIRS_TO_END = 5
 _PRE_PURITY = 0.45  # cheap first filter before frequency correction
@@ -257,6 +261,8 @@ class DtmfBank:
             off_r = np.angle(b_r * np.conj(a_r)) * _RAD_TO_HZ
             off_c = np.angle(b_c * np.conj(a_c)) * _RAD_TO_HZ
             ok_freq = (np.abs(off_r) <= FREQ_TOLERANCE * _FREQS_HZ[r]) & (np.abs(off_c) <= FREQ_TOLERANCE * _FREQS_HZ[k])
+            ratio = (_FREQS_HZ[k] + off_c) / (_FREQS_HZ[r] + off_r)
+            ok_freq &= (ratio < HARMONIC_RATIO_BAND[0]) | (ratio > HARMONIC_RATIO_BAND[1])
             g_r, g_c = 1.0 / _dirichlet_gain(off_r), 1.0 / _dirichlet_gain(off_c)
             pow_r_a, pow_r_b = (a_r.real ** 2 + a_r.imag ** 2) * g_r, (b_r.real ** 2 + b_r.imag ** 2) * g_r
             pow_c_a, pow_c_b = (a_c.real ** 2 + a_c.imag ** 2) * g_c, (b_c.real ** 2 + b_c.imag ** 2) * g_c

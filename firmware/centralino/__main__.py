@@ -1,0 +1,7 @@
+"""``python -m centralino`` is the ``centralino`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
