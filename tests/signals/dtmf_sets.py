@@ -13,7 +13,6 @@ import numpy as np
 
 from centralino.media import dtmf
 from centralino.media.frames import SAMPLE_RATE_HZ, saturate
-from centralino.media.levels import power_dbm0
 
 DIGITS = dtmf.DIGITS
 
@@ -134,7 +133,3 @@ def dialled_sequences(seed: int = 3, count: int = 40) -> list[Case]:
         sig = sig + rng.normal(0.0, math.sqrt(quietest / 10 ** (snr_db / 10)), len(sig))
         cases.append(Case(f"sequence {i}: {digits}", sig, digits))
     return cases
-
-
-def level_of(samples: np.ndarray) -> float:
-    return power_dbm0(samples)

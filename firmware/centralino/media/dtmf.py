@@ -57,6 +57,10 @@ _KERNEL_REAL = np.hstack([_KERNEL.real, _KERNEL.imag])  # (80, 16): real matmul 
 # every frequency is a whole number of Hz, so the global phase repeats every 8000 samples
 _PHASE_PERIOD_SAMPLES = SAMPLE_RATE_HZ
 _RAD_TO_HZ = SAMPLE_RATE_HZ / (2.0 * np.pi * SUB_BLOCK_SAMPLES)
+# global-phase factors: sub-block k starts at sample 80k, and 100 sub-blocks make 8000 samples
+_BLOCKS_PER_PHASE_PERIOD = _PHASE_PERIOD_SAMPLES // SUB_BLOCK_SAMPLES
+_PHASE_TABLE = np.exp(-1j * np.outer(np.arange(_BLOCKS_PER_PHASE_PERIOD) * SUB_BLOCK_SAMPLES, _OMEGAS))
+_LEVEL_SCALE = 2.0 / (SUB_BLOCK_SAMPLES ** 2 * DBM0_RMS ** 2)  # |X|^2 -> power in dBm0 units
 
 
 def key_frequencies(digit: str) -> tuple[float, float]:
@@ -110,12 +114,6 @@ def _dirichlet_gain(offset_hz: np.ndarray) -> np.ndarray:
         g = np.sin(x * SUB_BLOCK_SAMPLES) / (SUB_BLOCK_SAMPLES * np.sin(x))
     g = np.where(np.abs(x) < 1e-12, 1.0, g)
     return np.maximum(g * g, 1e-6)
-
-
-# global-phase factors: sub-block k starts at sample 80k, and 100 sub-blocks make 8000 samples
-_BLOCKS_PER_PHASE_PERIOD = _PHASE_PERIOD_SAMPLES // SUB_BLOCK_SAMPLES
-_PHASE_TABLE = np.exp(-1j * np.outer(np.arange(_BLOCKS_PER_PHASE_PERIOD) * SUB_BLOCK_SAMPLES, _OMEGAS))
-_LEVEL_SCALE = 2.0 / (SUB_BLOCK_SAMPLES ** 2 * DBM0_RMS ** 2)  # |X|^2 -> power in dBm0 units
 
 
 class _KeyTracker:

@@ -6,7 +6,7 @@ samples, so that one media clock tick moves one frame everywhere.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
@@ -47,11 +47,6 @@ def join_frames(frames: Iterable[np.ndarray]) -> np.ndarray:
     if not frames:
         return np.zeros(0, dtype=np.int16)
     return np.concatenate(frames).astype(np.int16, copy=False)
-
-
-def iter_frames(samples: np.ndarray) -> Iterator[np.ndarray]:
-    """Yield frames of a signal, padding the last one with silence."""
-    yield from split_frames(samples, pad=True)
 
 
 def seconds(n_samples: int) -> float:

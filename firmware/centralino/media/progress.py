@@ -81,15 +81,13 @@ class ProgressToneDetector:
             need = len(period) * CYCLES_TO_CONFIRM
             if len(done) < need:
                 continue
-            tail = done[-need:]
-            offset = _cadence_offset(tail, period)
-            if offset is not None:
+            if _follows_cadence(done[-need:], period):
                 return tone.name
         return None
 
 
-def _cadence_offset(runs: list[list], period: list[int]) -> int | None:
-    """Where in the tone's cadence these runs start, if they follow it (one frame of slack)."""
+def _follows_cadence(runs: list[list], period: list[int]) -> bool:
+    """Whether these runs repeat the tone's cadence from some point in it (one frame of slack)."""
     for offset in range(0, len(period), 2 if runs[0][0] else 1):
         ok = True
         for i, (on, ms) in enumerate(runs):
@@ -102,8 +100,8 @@ def _cadence_offset(runs: list[list], period: list[int]) -> int | None:
                 ok = False
                 break
         if ok:
-            return offset
-    return None
+            return True
+    return False
 
 
 def recognise(samples: np.ndarray, plan: TonePlan = ITALY) -> list[ProgressEvent]:

@@ -46,7 +46,7 @@ class PromptPlayer:
     """Plays a sequence of prompts frame by frame; silence once finished or stopped."""
 
     def __init__(self, prompts: list[Prompt] | tuple[Prompt, ...] = ()):
-        self._queue = [p for p in prompts]
+        self._queue = list(prompts)
         self._index = 0
 
     def enqueue(self, prompt: Prompt) -> None:
