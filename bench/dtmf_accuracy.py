@@ -6,12 +6,11 @@ from several seeds); and the measured boundaries (frequency error, duration, twi
 found by sweeping each condition for every key.
 """
 
-import _common  # noqa: F401
+from _common import report  # first: it puts firmware/ on the import path
 import shutil
 
 import numpy as np
 
-from _common import report
 from centralino.media import dtmf
 from tests.signals import dtmf_sets, talkoff
 

@@ -9,10 +9,9 @@ Traffic per channel: line noise with keys dialled now and then (about a tenth of
 Goal from the issue: >= 1000x real time.
 """
 
-import _common  # noqa: F401  (sets the import path)
+from _common import cpu_seconds, report  # first: it puts firmware/ on the import path
 import numpy as np
 
-from _common import cpu_seconds, report
 from centralino.media import dtmf
 from centralino.media.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, saturate
 from tests.signals import dtmf_sets

@@ -1,10 +1,9 @@
 """G.711 throughput: samples per CPU-second for A-law and u-law, encode and decode, and the
 per-frame cost a bridged call pays (one encode and one decode per 20 ms and direction)."""
 
-import _common  # noqa: F401
+from _common import cpu_seconds, report  # first: it puts firmware/ on the import path
 import numpy as np
 
-from _common import cpu_seconds, report
 from centralino.media import g711
 from centralino.media.frames import FRAME_SAMPLES
 

@@ -5,13 +5,12 @@ import pytest
 
 from centralino.media import progress, tones
 from centralino.media.frames import SAMPLE_RATE_HZ
+from tests.signals.dtmf_sets import noise_for
 
 
 def line(samples, loss_db=10.0, snr_db=20.0, seed=0):
-    rng = np.random.default_rng(seed)
     x = samples.astype(float) * 10 ** (-loss_db / 20)
-    p = np.mean(x[np.abs(x) > 0] ** 2)
-    return x + rng.normal(0, np.sqrt(p / 10 ** (snr_db / 10)), len(x))
+    return x + noise_for(x, snr_db, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("name, within_s", [("busy", 3.0), ("congestion", 1.5), ("dial", 5.0), ("ringback", 12.0)])

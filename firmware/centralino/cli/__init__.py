@@ -14,7 +14,6 @@ from . import demo, dsp
 from .errors import CliError
 
 COMMAND_MODULES = (dsp, demo)
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
