@@ -1,0 +1,62 @@
+"""What a string of dialled digits means: an extension, a group, an outside or emergency number,
+a feature code, not yet complete, or nothing at all.
+
+Numbers are matched as soon as they are unambiguous, so a caller does not wait for the
+inter-digit timeout after dialling an extension; outside numbers have no fixed length in Italy
+and end with the timeout or with ``#``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # extension, group, outside, emergency, pickup, partial, invalid
+    target: str = ""  # extension number, group name, or outside number (without the prefix)
+    complete: bool = True
+
+
+class Dialplan:
+    def __init__(self, extensions: dict[str, object], groups: dict[str, str], outside_prefix: str,
+                 emergency_numbers: tuple[str, ...], pickup_code: str):
+        self.extensions = extensions  # number -> extension
+        self.groups = groups  # dialable number -> group name
+        self.outside_prefix = outside_prefix
+        self.emergency = tuple(emergency_numbers)
+        self.pickup = pickup_code
+        self._internal = {**{n: ("extension", n) for n in extensions},
+                          **{n: ("group", g) for n, g in groups.items()}}
+
+    def classify(self, digits: str, timed_out: bool = False) -> Match:
+        ended = timed_out or digits.endswith("#")
+        digits = digits.rstrip("#")
+        if digits in self.emergency:
+            return Match("emergency", digits)
+        if digits.startswith(self.pickup):
+            rest = digits[len(self.pickup):]
+            if rest == "" and not ended:
+                return Match("partial", complete=False)
+            if rest == "" or rest in self.extensions:
+                return Match("pickup", rest)
+            return self._partial_or_invalid(rest, set(self.extensions), ended)
+        if self.outside_prefix and digits.startswith(self.outside_prefix):
+            number = digits[len(self.outside_prefix):]
+            if not ended or not number:
+                return Match("partial", complete=False) if not ended else Match("invalid")
+            return Match("outside", number)
+        if digits in self._internal:
+            kind, target = self._internal[digits]
+            longer = any(n != digits and n.startswith(digits) for n in self._internal)
+            if not longer or ended:
+                return Match(kind, target)
+        if any(e.startswith(digits) for e in self.emergency) and not ended:
+            return Match("partial", complete=False)
+        return self._partial_or_invalid(digits, set(self._internal), ended)
+
+    @staticmethod
+    def _partial_or_invalid(digits: str, known: set[str], ended: bool) -> Match:
+        if not ended and any(n.startswith(digits) for n in known):
+            return Match("partial", complete=False)
+        return Match("invalid")

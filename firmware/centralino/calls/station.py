@@ -1,0 +1,34 @@
+"""An extension as the engine sees it: its FXS channel, its number, and where it is in a call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from centralino.channels.fxs import FxsChannel
+
+from .call import Call
+
+
+@dataclass(eq=False)
+class Station:
+    number: str
+    name: str
+    channel: FxsChannel
+    operator: bool = False
+    # idle, ringing (offered a call), dialling, calling (hears ringback), talking, tone (hears
+    # busy or congestion after a call, until it hangs up)
+    state: str = "idle"
+    call: Call | None = None  # the call it is offered, placing, or talking in
+    held: Call | None = None  # a call it put on hold with a flash (transfer or enquiry)
+    digits: str = ""
+    last_digit_at_s: float = 0.0
+    recall: bool = False  # rung again for a call it held or transferred
+
+    @property
+    def free(self) -> bool:
+        return self.state == "idle" and self.channel.in_service and not self.channel.off_hook
+
+    def status(self) -> dict:
+        return {"number": self.number, "name": self.name, "port": self.channel.name, "state": self.state,
+                "in_service": self.channel.in_service, "fault": self.channel.fault,
+                "on_hold": self.held.caller if self.held else None}

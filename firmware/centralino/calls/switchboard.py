@@ -1,0 +1,502 @@
+"""The switchboard: turns channel events into calls, rings, bridges, transfers and records them.
+
+One object owns every call. Channels report events (``on_event``); the switchboard answers with
+actions on channels and keeps one ``Call`` per conversation, whose record is committed to the CDR
+store before the call is reported finished. Routing here is the minimal one of the configuration
+(extensions, ring-all groups, each line's destination, the outside prefix); the municipal flows
+build on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from centralino.channels import events as ev
+from centralino.channels.base import Channel
+from centralino.channels.fxo import FxoChannel
+from centralino.channels.fxs import FxsChannel
+from centralino.channels.sources import ToneSource, tone
+from centralino.media.callerid import CallerId
+
+from .call import Call
+from .causes import Cause
+from .dialplan import Dialplan
+from .station import Station
+
+log = logging.getLogger("centralino.calls")
+
+DIAL_TONE_TIMEOUT_S = 15.0  # off-hook without dialling: congestion tone
+
+
+class Switchboard:
+    def __init__(self, settings, channels: dict[str, Channel], records, clock, wall_clock=None):
+        self.settings = settings
+        self.channels = channels
+        self.records = records
+        self.clock = clock
+        self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
+        self.timezone = ZoneInfo(settings.comune.timezone)
+        self.calls: list[Call] = []
+        self.finished: list[Call] = []
+        self.observers: list = []  # callables(kind, **details) for the live log and tests
+        self.stations: dict[str, Station] = {}
+        self._station_of: dict[str, Station] = {}
+        for ext in settings.extensions:
+            station = Station(ext.number, ext.name, channels[ext.port], operator=ext.operator)
+            self.stations[ext.number] = station
+            self._station_of[ext.port] = station
+        self.lines = {line.port: line for line in settings.lines}
+        groups = {g.number: g.name for g in settings.groups if g.number}
+        self.groups = {g.name: g for g in settings.groups}
+        self.dialplan = Dialplan(self.stations, groups, settings.dialplan.outside_prefix,
+                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup)
+        for channel in channels.values():
+            channel.listener = self.on_event
+
+    # ------------------------------------------------------------------ observation
+    def _note(self, kind: str, **details) -> None:
+        log.info("%s %s", kind, " ".join(f"{k}={v}" for k, v in details.items()))
+        for observer in self.observers:
+            observer(kind, **details)
+
+    def station_for(self, channel: Channel) -> Station | None:
+        return self._station_of.get(channel.name)
+
+    def status(self) -> dict:
+        return {"calls": [c.status() for c in self.calls],
+                "stations": [s.status() for s in self.stations.values()],
+                "lines": [self.channels[p].status() for p in self.lines if p in self.channels]}
+
+    # ------------------------------------------------------------------ events
+    def on_event(self, channel: Channel, event) -> None:
+        try:
+            station = self.station_for(channel)
+            if station is not None:
+                self._station_event(station, event)
+            elif isinstance(channel, FxoChannel):
+                self._line_event(channel, event)
+        except Exception:  # one call's fault must not take the switchboard down
+            log.exception("error handling %s on %s", type(event).__name__, channel.name)
+            self._recover_channel(channel)
+
+    def _recover_channel(self, channel: Channel) -> None:
+        for call in [c for c in self.calls if channel in self._legs(c) or channel is c.outside_line]:
+            self._end(call, Cause.TEMPORARY_FAILURE, None)
+
+    def _station_event(self, station: Station, event) -> None:
+        if isinstance(event, ev.OffHook):
+            self._off_hook(station)
+        elif isinstance(event, ev.OnHook):
+            self._on_hook(station)
+        elif isinstance(event, ev.Digit):
+            self._digit(station, event.digit)
+        elif isinstance(event, ev.Flash):
+            self._flash(station)
+
+    def _line_event(self, line: FxoChannel, event) -> None:
+        call = self._call_on(line)
+        if isinstance(event, ev.Incoming):
+            self._incoming(line)
+        elif call is None:
+            return
+        elif isinstance(event, ev.CallerIdReceived):
+            cid = event.caller_id
+            call.caller = cid.number or call.caller
+            call.caller_name = cid.name or call.caller_name
+            self.records.update_call(call.id, caller=call.caller)
+            for station in call.ringing:
+                station.channel.set_caller_id(self._caller_id_for(call))
+            self._note("caller-id", line=line.name, number=cid.number or "(withheld)")
+        elif isinstance(event, ev.RingingStopped):
+            self._end(call, Cause.ORIGINATOR_CANCEL, line)
+        elif isinstance(event, ev.Answered):
+            if call.answered_at is None:
+                self._mark_answered(call)
+        elif isinstance(event, ev.Progress):
+            if event.tone in ("busy", "congestion"):
+                call.far_end_tone = event.tone
+            self._note("progress", line=line.name, tone=event.tone)
+        elif isinstance(event, ev.RemoteHangup):
+            self._note("far-end-hangup", line=line.name, how=event.how)
+            self._end(call, Cause.NORMAL_CLEARING, line)
+
+    # ------------------------------------------------------------------ stations
+    def _off_hook(self, station: Station) -> None:
+        if station.state == "ringing" and station.call is not None:
+            self._answer(station.call, station)
+        elif station.state == "idle":
+            station.state = "dialling"
+            station.digits = ""
+            station.last_digit_at_s = self.clock()
+            station.channel.play(tone("dial"))
+
+    def _on_hook(self, station: Station) -> None:
+        state, call, held = station.state, station.call, station.held
+        station.channel.play(None)
+        if held is not None and call is not None and call is not held:
+            self._complete_transfer(station, held, call)
+        elif held is not None:
+            held.vacate_leg(station.channel)
+            station.call = None
+            self._offer(held, [station], recall=True)  # hung up with a call on hold: ring back
+            station.held = None
+            return
+        elif call is not None and state in ("talking", "calling"):
+            cause = Cause.NORMAL_CLEARING if state == "talking" else Cause.ORIGINATOR_CANCEL
+            self._end(call, cause, station.channel)
+        self._idle(station)
+
+    def _idle(self, station: Station) -> None:
+        station.state, station.call, station.digits, station.recall = "idle", None, "", False
+        station.channel.peer = None
+        station.channel.play(None)
+
+    def _digit(self, station: Station, digit: str) -> None:
+        if station.state != "dialling":
+            return
+        if not station.digits:
+            station.channel.play(None)  # the first digit stops dial tone
+        station.digits += digit
+        station.last_digit_at_s = self.clock()
+        self._try_number(station, timed_out=False)
+
+    def _try_number(self, station: Station, timed_out: bool) -> None:
+        match = self.dialplan.classify(station.digits, timed_out)
+        if not match.complete:
+            return
+        digits, station.digits = station.digits, ""
+        self._note("dialled", ext=station.number, digits=digits, meaning=match.kind)
+        if match.kind in ("extension", "group"):
+            self._call_internal(station, match)
+        elif match.kind in ("outside", "emergency"):
+            self._call_outside(station, match.target, emergency=match.kind == "emergency")
+        elif match.kind == "pickup":
+            self._pickup(station, match.target)
+        else:
+            self._tone(station, "congestion")
+
+    def _tone(self, station: Station, name: str) -> None:
+        station.state = "tone"
+        station.channel.peer = None
+        station.channel.play(tone(name))
+
+    def _flash(self, station: Station) -> None:
+        call = station.call
+        if station.state == "talking" and station.held is None and call is not None:
+            # hold the other party and give dial tone for an enquiry or transfer
+            other = call.other(station.channel)
+            self._unbridge(call)
+            if other is not None:
+                other.play(ToneSource(self.settings.features.hold_tone))
+            station.held, station.call = call, None
+            station.state, station.digits = "dialling", ""
+            station.last_digit_at_s = self.clock()
+            station.channel.play(tone("dial"))
+            self._note("hold", ext=station.number, held=call.caller)
+        elif station.held is not None:
+            # back to the held party; an enquiry call in progress is dropped
+            if call is not None and call is not station.held:
+                self._end(call, Cause.NORMAL_CLEARING, station.channel)
+            held, station.held = station.held, None
+            station.call, station.state = held, "talking"
+            station.channel.play(None)
+            other = held.other(station.channel)
+            if other is not None:
+                other.play(None)
+                self._bridge(other, station.channel)
+            self._note("retrieve", ext=station.number)
+
+    # ------------------------------------------------------------------ placing calls
+    def _new_call(self, direction: str, origin: Channel, caller: str, called: str, name: str = "") -> Call:
+        call = Call(direction=direction, origin=origin, caller=caller, called=called,
+                    started_at=self.wall_clock(), caller_name=name)
+        call.use_port(origin.name)
+        self.calls.append(call)
+        return call
+
+    def _open_record(self, call: Call) -> None:
+        self.records.open_call(call.id, started_at=call.started_at, direction=call.direction,
+                               caller=call.caller, called=call.called, ports=",".join(call.ports),
+                               route=">".join(call.route))
+
+    def _call_internal(self, station: Station, match) -> None:
+        targets = [self.stations[match.target]] if match.kind == "extension" else \
+            [self.stations[m] for m in self.groups[match.target].members]
+        called = match.target if match.kind == "extension" else (self.groups[match.target].number or match.target)
+        enquiry = station.held is not None
+        call = self._new_call("internal", station.channel, station.number, called, station.name)
+        call.route.append(f"ext:{station.number}")
+        call.route.append(f"{match.kind}:{match.target}")
+        self._open_record(call)
+        station.call = call
+        targets = [t for t in targets if t is not station]
+        free = [t for t in targets if t.free]
+        if not free:
+            cause = Cause.USER_BUSY if any(t.channel.in_service for t in targets) else Cause.TEMPORARY_FAILURE
+            self._end(call, cause, None)
+            self._tone(station, "busy" if cause == Cause.USER_BUSY else "congestion")
+            if enquiry:
+                station.state = "tone"
+            return
+        station.state = "calling"
+        station.channel.play(tone("ringback"))
+        self._offer(call, free)
+
+    def _call_outside(self, station: Station, number: str, emergency: bool) -> None:
+        call = self._new_call("outbound", station.channel, station.number, number, station.name)
+        call.emergency = emergency
+        call.route.append(f"ext:{station.number}")
+        line = self._free_line(emergency)
+        if line is None:
+            call.route.append("no-free-line")
+            self._open_record(call)
+            self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
+            self._tone(station, "congestion")
+            return
+        call.route.append(f"line:{line.name}")
+        call.use_port(line.name)
+        call.outside_line = line
+        call.legs_set(station.channel, line)
+        self._open_record(call)
+        station.call, station.state = call, "talking"
+        station.channel.play(None)
+        line.dial(number)
+        self._bridge(station.channel, line)
+        call.state = "ringing"
+        self._note("outside-call", ext=station.number, number=number, line=line.name,
+                   emergency=emergency)
+
+    def _free_line(self, emergency: bool) -> FxoChannel | None:
+        lines = [self.channels[p] for p in self.lines if p in self.channels]
+        for line in lines:
+            if line.idle:
+                return line
+        if emergency:
+            # every line busy: an emergency call takes the line of an ordinary call
+            for call in list(self.calls):
+                if call.outside_line is not None and not call.emergency:
+                    line = call.outside_line
+                    self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
+                    return line if line.idle else None
+                if call.direction == "inbound" and not call.emergency and call.origin in lines \
+                        and call.state == "answered":
+                    line = call.origin
+                    self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
+                    return line if line.idle else None
+        return None
+
+    def _incoming(self, line: FxoChannel) -> None:
+        call = self._new_call("inbound", line, "", "")
+        route = self.lines.get(line.name)
+        destination = route.incoming if route else self.settings.dialplan.operator
+        call.called = route.number if route and route.number else destination
+        call.route.append(f"line:{line.name}")
+        if destination in self.stations:
+            targets = [self.stations[destination]]
+            call.route.append(f"ext:{destination}")
+        else:
+            targets = [self.stations[m] for m in self.groups[destination].members]
+            call.route.append(f"group:{destination}")
+        call.targets = list(targets)
+        self._open_record(call)
+        call.state = "ringing"
+        self._note("incoming", line=line.name, to=destination)
+        self._offer(call, [t for t in targets if t.free])
+
+    def _caller_id_for(self, call: Call) -> CallerId:
+        when = self.wall_clock().astimezone(self.timezone)
+        return CallerId(number=call.caller or None, name=call.caller_name or None, when=when,
+                        number_absent=None if call.caller else "O")
+
+    def _offer(self, call: Call, stations: list[Station], recall: bool = False) -> None:
+        """Ring these stations for ``call``; the first to answer takes it."""
+        now = self.clock()
+        call.state = "ringing"
+        call.ring_deadline_s = now + self.settings.features.ring_timeout_s
+        for station in stations:
+            station.state, station.call, station.recall = "ringing", call, recall
+            station.channel.ring(self._caller_id_for(call))
+            call.use_port(station.channel.name)
+            if station not in call.ringing:
+                call.ringing.append(station)
+            self._note("ringing", ext=station.number, caller=call.caller or "(unknown)")
+
+    def _stop_ringing(self, call: Call, keep: Station | None = None) -> None:
+        for station in call.ringing:
+            if station is not keep:
+                station.channel.stop_ringing()
+                if station.state == "ringing" and station.call is call:
+                    self._idle(station)
+        call.ringing = []
+
+    def _answer(self, call: Call, station: Station) -> None:
+        self._stop_ringing(call, keep=station)
+        station.channel.stop_ringing()
+        waiting = call.waiting_party()
+        if isinstance(waiting, FxoChannel) and waiting.state == "ringing":
+            waiting.answer()
+        if waiting is not None:
+            waiting.play(None)
+        caller_station = self.station_for(waiting) if waiting is not None else None
+        if caller_station is not None and caller_station.call is call:
+            caller_station.state = "talking"
+            caller_station.channel.play(None)
+        call.fill_empty_leg(station.channel)
+        station.state, station.call, station.recall = "talking", call, False
+        call.recall_at_s = None
+        call.route.append(f"answered:{station.number}")
+        if waiting is not None:
+            self._bridge(waiting, station.channel)
+        if call.answered_at is None:
+            self._mark_answered(call)
+        self._note("answered", ext=station.number, caller=call.caller or "(unknown)")
+
+    def _mark_answered(self, call: Call) -> None:
+        call.answered_at = self.wall_clock()
+        call.state = "answered"
+        self.records.update_call(call.id, answered_at=call.answered_at)
+
+    def _pickup(self, station: Station, target: str) -> None:
+        candidates = [c for c in self.calls if c.state == "ringing" and c.ringing
+                      and (not target or any(s.number == target for s in c.ringing))]
+        if not candidates:
+            self._tone(station, "congestion")
+            return
+        call = candidates[0]
+        call.route.append(f"pickup:{station.number}")
+        call.use_port(station.channel.name)
+        call.ringing.append(station)
+        station.channel.play(None)
+        self._answer(call, station)
+
+    # ------------------------------------------------------------------ transfer
+    def _complete_transfer(self, station: Station, held: Call, enquiry: Call) -> None:
+        """The operator hung up with a call on hold and an enquiry call: connect the two."""
+        station.held = None
+        held_party = held.other(station.channel)
+        target = enquiry.ringing[0] if enquiry.ringing else self.station_for(enquiry.other(station.channel))
+        if held_party is None or target is None:
+            self._end(enquiry, Cause.NORMAL_CLEARING, station.channel)
+            return
+        held.transfer_chain.append(f"{station.number}>{target.number}")
+        held.route.append(f"transfer:{target.number}")
+        held.use_port(target.channel.name)
+        held.vacate_leg(station.channel)
+        self._discard(enquiry)
+        if enquiry.answered_at is not None:  # attended: both already talked, connect them
+            target.call, target.state = held, "talking"
+            held.fill_empty_leg(target.channel)
+            held_party.play(None)
+            self._bridge(held_party, target.channel)
+            self._note("transfer", by=station.number, to=target.number, kind="attended")
+        else:  # blind: the held party hears ringback while the target rings
+            held_party.play(tone("ringback"))
+            held.state = "ringing"
+            held.ringing = [s for s in enquiry.ringing]
+            for s in held.ringing:
+                s.call = held
+            held.recall_at_s = self.clock() + self.settings.features.transfer_recall_s
+            held.transferred_by = station
+            self._note("transfer", by=station.number, to=target.number, kind="blind")
+
+    def _discard(self, call: Call) -> None:
+        """Drop an enquiry call that became part of a transfer: it has no record of its own."""
+        if call in self.calls:
+            self.calls.remove(call)
+        self.records.discard_call(call.id)
+
+    # ------------------------------------------------------------------ ending
+    def _legs(self, call: Call) -> list[Channel]:
+        return [leg for leg in call.legs if leg is not None]
+
+    def _end(self, call: Call, cause: Cause, by: Channel | None) -> None:
+        if call not in self.calls:
+            return
+        self.calls.remove(call)
+        call.state = "ended"
+        self._stop_ringing(call)
+        for leg in self._legs(call) + ([call.outside_line] if call.outside_line else []):
+            leg.play(None)
+            leg.peer = None
+            station = self.station_for(leg)
+            if isinstance(leg, FxoChannel):
+                leg.hangup()
+            elif station is not None and leg is not by:
+                if station.held is call:
+                    station.held = None
+                elif station.call is call:
+                    station.call = None
+                    if leg.off_hook:
+                        self._tone(station, "busy")
+                    else:
+                        self._idle(station)
+        for station in self.stations.values():
+            if station.held is call:
+                station.held = None
+        if call.answered_at is None and call.far_end_tone and cause in (Cause.NORMAL_CLEARING,
+                                                                         Cause.ORIGINATOR_CANCEL):
+            cause = Cause.USER_BUSY if call.far_end_tone == "busy" else Cause.NO_CIRCUIT_AVAILABLE
+        disposition = call.disposition(cause)
+        self.records.finish_call(call.id, ended_at=self.wall_clock(), disposition=disposition,
+                                 cause=cause.label, answered_at=call.answered_at,
+                                 route=">".join(call.route), transfer_chain=",".join(call.transfer_chain),
+                                 ports=",".join(call.ports), called=call.called, caller=call.caller)
+        self.finished.append(call)
+        self._note("ended", caller=call.caller or "(unknown)", called=call.called,
+                   disposition=disposition, cause=cause.label)
+
+    def _call_on(self, channel: Channel) -> Call | None:
+        for call in self.calls:
+            if channel in call.legs or channel is call.outside_line:
+                return call
+        return None
+
+    # ------------------------------------------------------------------ audio
+    @staticmethod
+    def _bridge(a: Channel, b: Channel) -> None:
+        a.peer, b.peer = b, a
+
+    @staticmethod
+    def _unbridge(call: Call) -> None:
+        for leg in call.legs:
+            if leg is not None:
+                leg.peer = None
+
+    # ------------------------------------------------------------------ time
+    def tick(self) -> None:
+        """Every media tick: dialling timeouts, ring timeouts, transfer recalls, waiting calls."""
+        now = self.clock()
+        for station in self.stations.values():
+            if station.state == "dialling":
+                waited = now - station.last_digit_at_s
+                if station.digits and waited >= self.settings.dialplan.interdigit_timeout_s:
+                    self._try_number(station, timed_out=True)
+                elif not station.digits and waited >= DIAL_TONE_TIMEOUT_S:
+                    self._tone(station, "congestion")
+        for call in list(self.calls):
+            if call.state != "ringing":
+                continue
+            if call.recall_at_s is not None and now >= call.recall_at_s:
+                self._recall(call)
+            elif call.direction == "internal" and call.ring_deadline_s and now >= call.ring_deadline_s \
+                    and call.ringing:
+                origin = self.station_for(call.origin)
+                self._end(call, Cause.NO_ANSWER, None)
+                if origin is not None and origin.channel.off_hook:
+                    self._tone(origin, "congestion")
+            elif call.direction == "inbound" and not call.ringing and call.answered_at is None:
+                free = [t for t in call.targets if t.free]
+                if free:
+                    self._offer(call, free)
+
+    def _recall(self, call: Call) -> None:
+        """A blind transfer nobody answered goes back to the operator who made it."""
+        call.recall_at_s = None
+        operator = call.transferred_by
+        self._stop_ringing(call)
+        call.route.append(f"recall:{operator.number}")
+        self._note("recall", to=operator.number, caller=call.caller or "(unknown)")
+        if operator.free:
+            self._offer(call, [operator], recall=True)

@@ -1,0 +1,79 @@
+"""What a channel tells the call engine. Plain frozen records; ``at_s`` is on the media clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from centralino.media.callerid import CallerId
+
+
+@dataclass(frozen=True)
+class OffHook:
+    at_s: float
+
+
+@dataclass(frozen=True)
+class OnHook:
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Flash:
+    """Hook flash (the "R" key): the switchboard's transfer and hold key."""
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Digit:
+    digit: str
+    via: str  # "dtmf" or "pulse"
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A line started ringing. The caller ID may follow later (it comes after the first ring)."""
+    at_s: float
+
+
+@dataclass(frozen=True)
+class CallerIdReceived:
+    caller_id: CallerId
+    at_s: float
+
+
+@dataclass(frozen=True)
+class RingingStopped:
+    """The caller gave up before anyone answered."""
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A call-progress tone heard from the far end on an outgoing call: ringback, busy, congestion."""
+    tone: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The far end of an outgoing line call answered (speech heard after dialling)."""
+    at_s: float
+
+
+@dataclass(frozen=True)
+class RemoteHangup:
+    """The far end hung up; ``how`` is loop_drop, polarity or busy_tone."""
+    how: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The port stopped working; the engine takes it out of service."""
+    problem: str
+    at_s: float
+
+
+ChannelEvent = (OffHook | OnHook | Flash | Digit | Incoming | CallerIdReceived | RingingStopped
+                | Progress | Answered | RemoteHangup | Fault)

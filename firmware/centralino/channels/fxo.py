@@ -1,0 +1,170 @@
+"""FXO channel: a PSTN line on an Si3050 DAA (the town hall's public lines).
+
+Incoming: ring detection, caller ID captured from the line audio after the first ring.
+Outgoing: seize, wait for dial tone, dial in DTMF, then follow the call by its progress tones.
+Far-end hang-up: loop-current drop, polarity reversal or Italian busy tone, whichever comes first
+(Italian exchanges differ in which they give, so all three are watched).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from centralino.drivers import si3050
+from centralino.drivers.errors import ChipError
+from centralino.media import dtmf
+from centralino.media.callerid import CallerIdReceiver
+from centralino.media.levels import power_dbm0
+from centralino.media.progress import ProgressToneDetector
+
+from . import events as ev
+from .base import Channel
+from .sources import SamplesSource
+
+DIAL_TONE_WAIT_S = 3.0       # dial anyway when the exchange gives no recognisable dial tone
+DIAL_TONE_MIN_S = 0.3        # a short pause after seizure before the first digit
+SPEECH_LEVEL_DBM0 = -45.0    # a frame louder than this that is not a 425 Hz tone counts as speech
+SPEECH_FRAMES_TO_ANSWER = 5  # 100 ms of speech after dialling: the far end answered
+TONE_HZ = 425.0
+HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
+
+
+def _is_speech(frame: np.ndarray) -> bool:
+    """Loud enough and not dominated by the 425 Hz progress-tone frequency."""
+    if power_dbm0(frame) < SPEECH_LEVEL_DBM0:
+        return False
+    x = frame.astype(np.float64)
+    n = np.arange(x.size)
+    tone_power = abs(np.dot(x, np.exp(-2j * np.pi * TONE_HZ * n / 8000.0))) ** 2 * 2.0 / x.size
+    return tone_power / max(float(np.dot(x, x)), 1e-9) < 0.5
+
+
+class FxoChannel(Channel):
+    kind = "fxo"
+
+    def __init__(self, name: str, driver: si3050.Si3050Daa, clock, hangup_detect=HANGUP_SIGNALS):
+        super().__init__(name, clock)
+        self.driver = driver
+        self.hangup_detect = frozenset(hangup_detect)
+        self.state = "idle"  # idle, ringing, seizing, dialling, outgoing, connected
+        self._cid = CallerIdReceiver()
+        self._cid_listening = False
+        self._progress: ProgressToneDetector | None = None
+        self._to_dial = ""
+        self._seized_at = 0.0
+        self._speech_frames = 0
+
+    async def start(self) -> None:
+        try:
+            await self.driver.start()
+        except ChipError as err:
+            self.mark_faulty(str(err))
+            raise
+
+    def close(self) -> None:
+        self.driver.close()
+
+    @property
+    def idle(self) -> bool:
+        return self.state == "idle" and self.in_service
+
+    # -- actions
+    def answer(self) -> None:
+        """Take the ringing call: seize the line and listen for the far end hanging up."""
+        self.driver.seize()
+        self._cid_listening = False
+        self.state = "connected"
+        self._progress = ProgressToneDetector(names=("busy", "congestion"))
+
+    def dial(self, number: str) -> None:
+        """Seize the line for an outgoing call and dial ``number`` once the exchange is ready."""
+        self.driver.seize()
+        self.state = "seizing"
+        self._to_dial = number
+        self._seized_at = self.clock()
+        self._progress = ProgressToneDetector()
+        self._speech_frames = 0
+
+    def hangup(self) -> None:
+        if self.driver.off_hook:
+            self.driver.release()
+        self.peer = None
+        self.source = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.state = "idle"
+        self._cid.reset()
+        self._cid_listening = False
+        self._progress = None
+        self._to_dial = ""
+
+    # -- events
+    def service_interrupt(self) -> None:
+        self._handle(self.driver.handle_interrupt())
+
+    def tick(self) -> None:
+        self._handle(self.driver.tick())
+        if self.state == "seizing":
+            waited = self.clock() - self._seized_at
+            if waited >= DIAL_TONE_WAIT_S or (waited >= DIAL_TONE_MIN_S and self._progress.current == "dial"):
+                self.state = "dialling"
+                self.play(SamplesSource(dtmf.generate(self._to_dial), name="dialling"))
+        elif self.state == "dialling" and self.source is None:
+            self.state = "outgoing"
+            self._progress = ProgressToneDetector(names=("busy", "congestion", "ringback"))
+
+    def receive(self, frame: np.ndarray) -> None:
+        super().receive(frame)
+        now = self.clock()
+        if self._cid_listening:
+            cid = self._cid.feed(frame)
+            if cid is not None:
+                self._cid_listening = False
+                self.emit(ev.CallerIdReceived(cid, now))
+        if self._progress is None:
+            return
+        for heard in self._progress.feed(frame):
+            if self.state == "outgoing":
+                self.emit(ev.Progress(heard.tone, now))
+            elif self.state == "connected" and heard.tone in ("busy", "congestion") \
+                    and "busy_tone" in self.hangup_detect:
+                self.emit(ev.RemoteHangup("busy_tone", now))
+        if self.state == "outgoing":
+            self._speech_frames = self._speech_frames + 1 if _is_speech(frame) else 0
+            if self._speech_frames >= SPEECH_FRAMES_TO_ANSWER:
+                self.state = "connected"
+                self._progress = ProgressToneDetector(names=("busy", "congestion"))
+                self.emit(ev.Answered(now))
+
+    def _handle(self, driver_events) -> None:
+        for event in driver_events:
+            if isinstance(event, si3050.RingStart):
+                if self.state == "idle":
+                    self.state = "ringing"
+                    self.emit(ev.Incoming(event.at_s))
+            elif isinstance(event, si3050.RingEnd):
+                if self.state == "ringing" and event.first:
+                    self._cid.reset()
+                    self._cid_listening = True
+            elif isinstance(event, si3050.RingingStopped):
+                if self.state == "ringing":
+                    self._reset()
+                    self.emit(ev.RingingStopped(event.at_s))
+            elif isinstance(event, si3050.LoopCurrentDrop):
+                self._far_end_gone("loop_drop", event.at_s)
+            elif isinstance(event, si3050.PolarityReversal):
+                self._far_end_gone("polarity", event.at_s)
+
+    def _far_end_gone(self, how: str, at_s: float) -> None:
+        if how in self.hangup_detect and self.state in ("connected", "outgoing", "dialling"):
+            self.emit(ev.RemoteHangup(how, at_s))
+
+    def status(self) -> dict:
+        status = super().status()
+        status["state"] = self.state
+        if self.in_service:
+            line = self.driver.line_status()
+            status.update(line_voltage_v=line.voltage_v, loop_current_ma=line.loop_current_ma,
+                          line_present=line.line_present)
+        return status

@@ -1,0 +1,105 @@
+"""FXS channel: an analog phone on a ProSLIC port (an office extension).
+
+Translates the driver's hook events into telephony events, rings the phone with caller ID in the
+pause after the first ring (ETSI EN 300 659-1 on-hook transmission), and carries the phone's audio.
+"""
+
+from __future__ import annotations
+
+from centralino.drivers import proslic
+from centralino.drivers.errors import ChipError
+from centralino.media.callerid import CallerId, encode_burst
+
+from . import events as ev
+from .base import Channel
+from .sources import SamplesSource
+
+# The FSK burst lasts about 0.6 s; the pause after the first ring lasts 4 s. A caller ID that
+# arrives later than this into the pause waits for the next call rather than overlap the ring.
+CALLER_ID_LATEST_S = 2.5
+
+
+class FxsChannel(Channel):
+    kind = "fxs"
+
+    def __init__(self, name: str, driver: proslic.ProSlic, clock):
+        super().__init__(name, clock)
+        self.driver = driver
+        self._caller_id: CallerId | None = None
+        self._cid_window_at: float | None = None
+        self._cid_sent = False
+
+    async def start(self) -> None:
+        try:
+            await self.driver.start()
+        except ChipError as err:
+            self.mark_faulty(str(err))
+            raise
+
+    def close(self) -> None:
+        self.driver.close()
+
+    @property
+    def off_hook(self) -> bool:
+        return self.driver.off_hook
+
+    @property
+    def ringing(self) -> bool:
+        return self.driver.ringing
+
+    # -- actions
+    def ring(self, caller_id: CallerId | None = None) -> None:
+        self._caller_id = caller_id
+        self._cid_window_at = None
+        self._cid_sent = False
+        self.driver.ring()
+
+    def set_caller_id(self, caller_id: CallerId) -> None:
+        """A caller ID learnt after ringing started (an FXO line's comes after its first ring)."""
+        self._caller_id = caller_id
+        self._send_caller_id_if_due()
+
+    def stop_ringing(self) -> None:
+        if self.driver.ringing:
+            self.driver.stop_ringing()
+        if isinstance(self.source, SamplesSource) and self.source.name == "caller-id":
+            self.source = None
+        self._cid_window_at = None
+
+    # -- events
+    def service_interrupt(self) -> None:
+        self._handle(self.driver.handle_interrupt())
+
+    def tick(self) -> None:
+        self._handle(self.driver.tick())
+
+    def _handle(self, driver_events) -> None:
+        for event in driver_events:
+            if isinstance(event, proslic.OffHook):
+                self._cid_window_at = None
+                if isinstance(self.source, SamplesSource) and self.source.name == "caller-id":
+                    self.source = None
+                self.emit(ev.OffHook(event.at_s))
+            elif isinstance(event, proslic.OnHook):
+                self.emit(ev.OnHook(event.at_s))
+            elif isinstance(event, proslic.Flash):
+                self.emit(ev.Flash(event.at_s))
+            elif isinstance(event, proslic.PulseDigit):
+                self.emit(ev.Digit(event.digit, "pulse", event.at_s))
+            elif isinstance(event, proslic.CallerIdWindow):
+                self._cid_window_at = event.at_s
+                self._send_caller_id_if_due()
+
+    def _send_caller_id_if_due(self) -> None:
+        if self._cid_sent or self._caller_id is None or self._cid_window_at is None:
+            return
+        if self.clock() - self._cid_window_at > CALLER_ID_LATEST_S:
+            return
+        self._cid_sent = True
+        self.play(SamplesSource(encode_burst(self._caller_id), name="caller-id"))
+
+    def status(self) -> dict:
+        status = super().status()
+        status.update(off_hook=self.off_hook if self.in_service else None,
+                      ringing=self.ringing if self.in_service else False)
+        return status

@@ -1,0 +1,94 @@
+"""The switchboard daemon: board, drivers, channels, media clock and call engine, started in order.
+
+Start-up order matters on a telephone appliance: the call records are repaired first (a call cut
+by a crash is marked interrupted), then every port is initialised at once and a port that fails
+is marked faulty while the others go into service, and only then is the daemon ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+
+from centralino import __version__
+from centralino.calls.media_loop import MediaLoop
+from centralino.calls.switchboard import Switchboard
+from centralino.ports import build_channels
+
+log = logging.getLogger("centralino.daemon")
+
+
+class Daemon:
+    def __init__(self, settings, board, records, clock=None, wall_clock=None):
+        self.settings = settings
+        self.board = board
+        self.records = records
+        self.clock = clock or time.monotonic
+        self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
+        self.channels = {}
+        self.switchboard: Switchboard | None = None
+        self.media: MediaLoop | None = None
+        self.ready = False
+        self.started_at_s: float | None = None
+        self.ready_after_s: float | None = None
+        self.recovered_calls = 0
+        self._readers: list[int] = []
+
+    async def start(self) -> None:
+        began = self.clock()
+        self.recovered_calls = self.records.recover_interrupted(self.wall_clock())
+        if self.recovered_calls:
+            log.warning("%d call(s) were cut by the last stop and are recorded as interrupted",
+                        self.recovered_calls)
+        self.board.check_hat(self.settings.board.hat)
+        await self.board.reset_shared_lines()
+        self.channels = build_channels(self.settings, self.board, self.clock)
+        results = await asyncio.gather(*(ch.start() for ch in self.channels.values()), return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        for channel, result in zip(self.channels.values(), results):
+            if isinstance(result, BaseException):
+                if channel.in_service:
+                    channel.mark_faulty(f"{type(result).__name__}: {result}")
+                log.error("port %s out of service: %s", channel.name, channel.fault)
+                continue
+            fd = channel.driver.irq_fd
+            loop.add_reader(fd, channel.service_interrupt)
+            self._readers.append(fd)
+        self.switchboard = Switchboard(self.settings, self.channels, self.records, self.clock, self.wall_clock)
+        slots = [(port.timeslot, self.channels[port.name]) for port in self.settings.board.ports]
+        self.media = MediaLoop(self.board.pcm, self.settings.board.pcm_slots, slots, self.clock,
+                               after_tick=self.switchboard.tick)
+        self.media.start()
+        self.started_at_s = began
+        self.ready_after_s = self.clock() - began
+        self.ready = True
+        in_service = sum(ch.in_service for ch in self.channels.values())
+        log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
+                 len(self.channels), self.ready_after_s)
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self.media is not None:
+            await self.media.stop()
+        loop = asyncio.get_running_loop()
+        for fd in self._readers:
+            loop.remove_reader(fd)
+        self._readers.clear()
+        for channel in self.channels.values():
+            try:
+                channel.close()
+            except Exception:
+                log.exception("closing %s", channel.name)
+        self.board.close()
+        self.records.close()
+
+    def status(self) -> dict:
+        return {"version": __version__, "ready": self.ready, "board": self.board.kind,
+                "hat": self.board.hat.product if self.board.hat else None,
+                "hat_problem": self.board.hat_problem,
+                "uptime_s": round(self.clock() - self.started_at_s, 1) if self.started_at_s else 0.0,
+                "ports": [ch.status() for ch in self.channels.values()],
+                "media": self.media.status() if self.media else None,
+                "switchboard": self.switchboard.status() if self.switchboard else None}
