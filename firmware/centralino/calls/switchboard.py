@@ -305,7 +305,10 @@ class Switchboard:
         self._note("incoming", line=line.name, to=destination)
         self._offer(call, [t for t in targets if t.free])
 
-    def _caller_id_for(self, call: Call) -> CallerId:
+    def _caller_id_for(self, call: Call) -> CallerId | None:
+        """What the ringing phones show; None while a line call's caller ID is still on its way."""
+        if call.direction == "inbound" and not call.caller:
+            return None
         when = self.wall_clock().astimezone(self.timezone)
         return CallerId(number=call.caller or None, name=call.caller_name or None, when=when,
                         number_absent=None if call.caller else "O")
@@ -390,7 +393,7 @@ class Switchboard:
             held.fill_empty_leg(target.channel)
             held_party.play(None)
             self._bridge(held_party, target.channel)
-            self._note("transfer", by=station.number, to=target.number, kind="attended")
+            self._note("transfer", by=station.number, to=target.number, how="attended")
         else:  # blind: the held party hears ringback while the target rings
             held_party.play(tone("ringback"))
             held.state = "ringing"
@@ -399,7 +402,7 @@ class Switchboard:
                 s.call = held
             held.recall_at_s = self.clock() + self.settings.features.transfer_recall_s
             held.transferred_by = station
-            self._note("transfer", by=station.number, to=target.number, kind="blind")
+            self._note("transfer", by=station.number, to=target.number, how="blind")
 
     def _discard(self, call: Call) -> None:
         """Drop an enquiry call that became part of a transfer: it has no record of its own."""

@@ -23,20 +23,30 @@ from .sources import SamplesSource
 
 DIAL_TONE_WAIT_S = 3.0       # dial anyway when the exchange gives no recognisable dial tone
 DIAL_TONE_MIN_S = 0.3        # a short pause after seizure before the first digit
+DIAL_TONE_FRAMES = 5         # 100 ms of 425 Hz after seizure: the exchange is ready
 SPEECH_LEVEL_DBM0 = -45.0    # a frame louder than this that is not a 425 Hz tone counts as speech
 SPEECH_FRAMES_TO_ANSWER = 5  # 100 ms of speech after dialling: the far end answered
 TONE_HZ = 425.0
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 
 
-def _is_speech(frame: np.ndarray) -> bool:
-    """Loud enough and not dominated by the 425 Hz progress-tone frequency."""
-    if power_dbm0(frame) < SPEECH_LEVEL_DBM0:
-        return False
+_TONE_KERNEL = np.exp(-2j * np.pi * TONE_HZ * np.arange(160) / 8000.0)
+
+
+def _tone_share(frame: np.ndarray) -> float:
+    """Share of the frame's energy at 425 Hz, the frequency of every Italian progress tone."""
     x = frame.astype(np.float64)
-    n = np.arange(x.size)
-    tone_power = abs(np.dot(x, np.exp(-2j * np.pi * TONE_HZ * n / 8000.0))) ** 2 * 2.0 / x.size
-    return tone_power / max(float(np.dot(x, x)), 1e-9) < 0.5
+    tone_power = abs(np.dot(x, _TONE_KERNEL[:x.size])) ** 2 * 2.0 / x.size
+    return tone_power / max(float(np.dot(x, x)), 1e-9)
+
+
+def _is_speech(frame: np.ndarray) -> bool:
+    """Loud enough and not dominated by the progress-tone frequency."""
+    return power_dbm0(frame) >= SPEECH_LEVEL_DBM0 and _tone_share(frame) < 0.5
+
+
+def _is_tone(frame: np.ndarray) -> bool:
+    return power_dbm0(frame) >= SPEECH_LEVEL_DBM0 and _tone_share(frame) >= 0.6
 
 
 class FxoChannel(Channel):
@@ -53,6 +63,7 @@ class FxoChannel(Channel):
         self._to_dial = ""
         self._seized_at = 0.0
         self._speech_frames = 0
+        self._tone_frames = 0
 
     async def start(self) -> None:
         try:
@@ -82,8 +93,9 @@ class FxoChannel(Channel):
         self.state = "seizing"
         self._to_dial = number
         self._seized_at = self.clock()
-        self._progress = ProgressToneDetector()
+        self._progress = None
         self._speech_frames = 0
+        self._tone_frames = 0
 
     def hangup(self) -> None:
         if self.driver.off_hook:
@@ -107,7 +119,7 @@ class FxoChannel(Channel):
         self._handle(self.driver.tick())
         if self.state == "seizing":
             waited = self.clock() - self._seized_at
-            if waited >= DIAL_TONE_WAIT_S or (waited >= DIAL_TONE_MIN_S and self._progress.current == "dial"):
+            if waited >= DIAL_TONE_WAIT_S or (waited >= DIAL_TONE_MIN_S and self._tone_frames >= DIAL_TONE_FRAMES):
                 self.state = "dialling"
                 self.play(SamplesSource(dtmf.generate(self._to_dial), name="dialling"))
         elif self.state == "dialling" and self.source is None:
@@ -122,6 +134,8 @@ class FxoChannel(Channel):
             if cid is not None:
                 self._cid_listening = False
                 self.emit(ev.CallerIdReceived(cid, now))
+        if self.state == "seizing" and _is_tone(frame):
+            self._tone_frames += 1
         if self._progress is None:
             return
         for heard in self._progress.feed(frame):

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, dsp
+from . import cdr, config_cmd, demo, dsp, run, signal_demo
 from .errors import CliError
 
-COMMAND_MODULES = (dsp, demo)
+COMMAND_MODULES = (run, demo, cdr, config_cmd, dsp, signal_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

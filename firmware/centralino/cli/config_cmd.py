@@ -1,0 +1,29 @@
+"""``centralino config check FILE``: validate a configuration before installing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import CliError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("config", help="check a configuration file")
+    commands = parser.add_subparsers(dest="config_command", metavar="ACTION")
+    commands.required = True
+    check = commands.add_parser("check", help="validate FILE; prints the first problem with its line")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=run_check)
+
+
+def run_check(args) -> int:
+    from centralino.config.loader import ConfigError
+    from centralino.config.schema import load_settings
+
+    try:
+        s = load_settings(args.file)
+    except ConfigError as err:
+        raise CliError(str(err)) from err
+    print(f"{args.file}: OK ({len(s.board.ports)} ports, {len(s.extensions)} extensions, "
+          f"{len(s.groups)} groups, {len(s.lines)} lines)")
+    return 0
