@@ -122,7 +122,7 @@ def test_bad_arguments_exit_2_with_the_reason(tmp_path, args, problem):
 
 
 def test_demo_decodes_everything(tmp_path):
-    r = centralino("demo", "--out", tmp_path / "demo")
+    r = centralino("signal-demo", "--out", tmp_path / "demo")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all decoded correctly" in r.stdout
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["busy.wav", "callerid.wav", "dtmf.wav"]
