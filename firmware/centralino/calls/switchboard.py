@@ -219,7 +219,7 @@ class Switchboard:
     def _open_record(self, call: Call) -> None:
         self.records.open_call(call.id, started_at=call.started_at, direction=call.direction,
                                caller=call.caller, called=call.called, ports=",".join(call.ports),
-                               route=">".join(call.route))
+                               route=">".join(call.route), emergency=call.emergency)
 
     def _call_internal(self, station: Station, match) -> None:
         targets = [self.stations[match.target]] if match.kind == "extension" else \
