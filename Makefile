@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test bench setup debs apt clean
 
 demo: setup
-	$(BIN)/centralino demo --out out/demo
+	$(BIN)/centralino demo --data-dir out/demo
 
 test: setup debs
 	$(BIN)/python -m pytest

@@ -52,13 +52,18 @@ def run(args) -> int:
 
             s.switchboard.observers.append(live)
             failed = await morning(s, print)
-            rows = s.records.last(50)
+            ours = {call.id for call in s.switchboard.finished}
+            rows = [row for row in s.records.last(200) if row.call_id in ours]
             elapsed = s.clock() - start
         return failed, rows, elapsed
 
     failed, rows, elapsed = clock.run(main, virtual=not args.real_time)
     print(f"\nCall records ({len(rows)}), {elapsed:.0f} s of switchboard time:")
     print(format_table(rows))
+    print("\nRoutes:")
+    for number, row in enumerate(rows, 1):
+        chain = f"  (transfers {row.transfer_chain})" if row.transfer_chain else ""
+        print(f"  {number}. {row.route}{chain}")
     if failed:
         print(f"\n{len(failed)} check(s) failed: {'; '.join(failed)}")
         return 1
