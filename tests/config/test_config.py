@@ -1,0 +1,127 @@
+"""Configuration: the example loads, and every kind of mistake names file, line and key."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from centralino.config.loader import ConfigError
+from centralino.config.schema import load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "comune.yaml"
+
+
+def test_example_comune_loads():
+    s = load_settings(EXAMPLE)
+    assert s.comune.name == "Comune di Borgo Fiorito"
+    assert len(s.board.ports) == 12 and len(s.extensions) == 8 and len(s.lines) == 4
+    assert [e.number for e in s.operator_extensions] == ["200"]
+    assert s.group("sportello_cittadini").members == ("201", "202", "203")
+    assert s.dialplan.emergency_numbers == ("112", "113", "115", "118")
+    assert s.lines[3].hangup_detect == ("polarity", "busy_tone")
+    assert s.lines[0].hangup_detect == ("loop_drop", "polarity", "busy_tone")
+    names = {e.name for e in s.extensions}
+    for office in ("Protocollo-URP", "Tributi", "Servizi Sociali", "Edilizia-Urbanistica", "Polizia Municipale"):
+        assert office in names
+
+
+def _broken(tmp_path, old: str, new: str) -> Path:
+    text = EXAMPLE.read_text()
+    assert old in text, old
+    path = tmp_path / "comune.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+@pytest.mark.parametrize("old,new,needle,key,message", [
+    ('{number: "204", port: fxs5,', '{number: "204", port: fxs9,', 'port: fxs9',
+     "extensions[4].port", "unknown port 'fxs9' (expected one of fxs1, fxs2"),
+    ('{number: "205", port: fxs6,', '{number: "204", port: fxs6,', 'number: "204", port: fxs6',
+     "extensions[5].number", "number 204 is already used by extension Tributi"),
+    ('pcm_slots: 32', 'pcm_slots: 300', 'pcm_slots: 300', "board.pcm_slots", "300 is out of range (expected 1..128)"),
+    ('members: ["202", "203"]', 'members: ["202", "299"]', 'members: ["202", "299"]',
+     "groups[0].members", "'299' is not an extension number"),
+    ('incoming: sportello_cittadini', 'incoming: ufficio_inesistente', 'ufficio_inesistente',
+     "lines[2].incoming", "neither an extension number nor a group name"),
+    ('  interdigit_timeout_s: 4', '  interdigit_timeout_s: quattro', 'quattro',
+     "dialplan.interdigit_timeout_s", "'quattro' is not a number"),
+    ('  transfer_recall_s: 30', '  transfer_recal_s: 30', 'transfer_recal_s',
+     "features.transfer_recal_s", "unknown key 'transfer_recal_s'"),
+    ('hold_tone: it:hold', 'hold_tone: it:musica', 'it:musica', "features.hold_tone", "no tone 'musica'"),
+    ('timezone: Europe/Rome', 'timezone: Europe/Roma', 'Europe/Roma', "comune.timezone", "unknown time zone"),
+    ('{name: fxs2, kind: fxs, spi: /dev/spidev0.1,', '{name: fxs2, kind: fxs, spi: /dev/spidev0.0,',
+     'name: fxs2', "board.ports (fxs2)", "SPI device /dev/spidev0.0 is already used by fxs1"),
+    ('{number: "201", port: fxs2,', '{number: "021", port: fxs2,', 'number: "021"',
+     "extensions[1].number", "starts with the outside prefix '0'"),
+])
+def test_mistakes_name_file_line_and_key(tmp_path, old, new, needle, key, message):
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}:{_line_of(path, needle)}: {key}: "), text
+    assert message in text
+
+
+def test_yaml_syntax_error_has_its_line(tmp_path):
+    path = _broken(tmp_path, "extensions:\n", "extensions:\n  - [unclosed\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert re.match(rf"{re.escape(str(path))}:\d+: YAML syntax error", str(err.value))
+
+
+def test_duplicate_key_is_refused(tmp_path):
+    path = _broken(tmp_path, "  pcm_slots: 32\n", "  pcm_slots: 32\n  pcm_slots: 16\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    first = _line_of(path, "pcm_slots: 32")
+    assert f":{first + 1}: board.pcm_slots: given twice (first on line {first})" in str(err.value)
+
+
+def test_missing_section_empty_file_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="missing required key 'board'"):
+        load_settings(_broken(tmp_path, "board:\n", "scheda:\n"))
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_settings(empty)
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "nowhere.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_settings(listing)
+
+
+def test_numbers_keep_their_leading_zeros(tmp_path):
+    path = _broken(tmp_path, '{port: fxo1, number: "0558450100"', '{port: fxo1, number: 0558450100')
+    assert load_settings(path).lines[0].number == "0558450100"
+
+
+def test_a_configuration_without_operator_is_refused(tmp_path):
+    path = _broken(tmp_path, 'name: "Centralino", operator: true', 'name: "Centralino"')
+    with pytest.raises(ConfigError, match="no extension has 'operator: true'"):
+        load_settings(path)
+
+
+def test_config_check_command(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "centralino", "config", "check", str(EXAMPLE)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "OK (12 ports, 8 extensions, 2 groups, 4 lines)" in ok.stdout
+    bad = _broken(tmp_path, 'port: fxs5,', 'port: fxs9,')
+    r = subprocess.run([sys.executable, "-m", "centralino", "config", "check", str(bad)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"centralino: {bad}:{_line_of(bad, 'fxs9')}: extensions[4].port: " \
+                               "unknown port 'fxs9' (expected one of fxs1, fxs2, fxs3, fxs4, fxs5, fxs6, fxs7, fxs8)"
