@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 from .errors import CliError
 
+DEFAULT_CONFIG = Path("/etc/centralino/centralino.yaml")
 COLUMNS = "{time:<11} {direction:<8} {caller:<11} {called:<11} {duration:>5} {disposition:<11} {route}"
 
 
 def register(sub) -> None:
     parser = sub.add_parser("cdr", help="show the last calls from the call records")
-    parser.add_argument("--config", type=Path, help="configuration naming records.database")
+    parser.add_argument("--config", type=Path,
+                        help=f"configuration naming records.database (default {DEFAULT_CONFIG} when it exists)")
     parser.add_argument("--database", type=Path, help="the SQLite file (overrides the configuration)")
     parser.add_argument("--last", type=int, default=20, metavar="N", help="how many calls (default 20)")
     parser.add_argument("--csv", action="store_true", help="every field, as CSV")
@@ -42,6 +44,8 @@ def run(args) -> int:
     if args.last < 1:
         raise CliError(f"--last must be at least 1, got {args.last}")
     database, zone = args.database, "Europe/Rome"
+    if args.config is None and database is None and DEFAULT_CONFIG.exists():
+        args.config = DEFAULT_CONFIG
     if args.config:
         from centralino.config.loader import ConfigError
         from centralino.config.schema import load_settings
