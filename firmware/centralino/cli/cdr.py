@@ -1,4 +1,8 @@
-"""``centralino cdr``: the last calls from the call records, as a table or CSV."""
+"""``centralino cdr``: the last calls from the call records, as a table or CSV.
+
+The table fits an 80-column serial console (the technician's usual screen) and shows times in the
+comune's zone; ``--csv`` gives every field with the stored UTC times, for a spreadsheet.
+"""
 
 from __future__ import annotations
 
@@ -10,42 +14,42 @@ from zoneinfo import ZoneInfo
 
 from .errors import CliError
 
-DEFAULT_CONFIG = Path("/etc/centralino/centralino.yaml")
-COLUMNS = "{time:<11} {direction:<8} {caller:<11} {called:<11} {duration:>5} {disposition:<11} {route}"
+TABLE_WIDTH = 80
+DEFAULT_ZONE = "Europe/Rome"
+COLUMNS = "{time:<11} {direction:<8} {caller:<12} {called:<12} {duration:>5} {disposition:<11} {route}"
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("cdr", help="show the last calls from the call records")
-    parser.add_argument("--config", type=Path,
-                        help=f"configuration naming records.database (default {DEFAULT_CONFIG} when it exists)")
+    parser = sub.add_parser("cdr", help="show the last calls from the call records",
+                            description="Show the last calls from the call records (CDR).")
+    parser.add_argument("--config", type=Path, help="configuration naming records.database")
     parser.add_argument("--database", type=Path, help="the SQLite file (overrides the configuration)")
     parser.add_argument("--last", type=int, default=20, metavar="N", help="how many calls (default 20)")
-    parser.add_argument("--csv", action="store_true", help="every field, as CSV")
+    parser.add_argument("--csv", action="store_true", help="every field, as CSV (times in UTC)")
     parser.set_defaults(handler=run)
 
 
-def format_table(rows, timezone: str = "Europe/Rome", width: int = 80) -> str:
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def format_table(rows, timezone: str = DEFAULT_ZONE, width: int = TABLE_WIDTH) -> str:
+    """One header line and one line per call, none longer than ``width``."""
     zone = ZoneInfo(timezone)
     lines = [COLUMNS.format(time="start", direction="dir", caller="caller", called="called",
                             duration="secs", disposition="outcome", route="route")]
     for r in rows:
         start = datetime.fromisoformat(r.started_at).astimezone(zone)
+        called = ("SOS " if r.emergency else "") + (r.called or "-")
         lines.append(COLUMNS.format(time=f"{start:%d/%m %H:%M}", direction=r.direction[:8],
-                                    caller=(r.caller or "-")[:11], called=(r.called or "-")[:11],
-                                    duration=f"{r.duration_s:.0f}", disposition=r.disposition[:11],
+                                    caller=_cut(r.caller or "-", 12), called=_cut(called, 12),
+                                    duration=f"{r.duration_s:.0f}", disposition=_cut(r.disposition, 11),
                                     route=r.route))
-    return "\n".join(line if len(line) <= width else line[:width - 1] + "…" for line in lines)
+    return "\n".join(_cut(line, width) for line in lines)
 
 
-def run(args) -> int:
-    from centralino.records.cdr import CallRecord, CdrStore
-    from centralino.records.database import RecordsError
-
-    if args.last < 1:
-        raise CliError(f"--last must be at least 1, got {args.last}")
-    database, zone = args.database, "Europe/Rome"
-    if args.config is None and database is None and DEFAULT_CONFIG.exists():
-        args.config = DEFAULT_CONFIG
+def _database_and_zone(args) -> tuple[Path, str]:
+    database, zone = args.database, DEFAULT_ZONE
     if args.config:
         from centralino.config.loader import ConfigError
         from centralino.config.schema import load_settings
@@ -59,15 +63,23 @@ def run(args) -> int:
         raise CliError("say which records to read: --config FILE or --database FILE")
     if not Path(database).exists():
         raise CliError(f"{database}: no call records there (has centralino run yet?)")
+    return Path(database), zone
+
+
+def run(args) -> int:
+    from centralino.records.cdr import FIELDS, CdrStore
+    from centralino.records.database import RecordsError
+
+    if args.last < 1:
+        raise CliError(f"--last must be at least 1, got {args.last}")
+    database, zone = _database_and_zone(args)
     try:
-        store = CdrStore(database)
+        with CdrStore(database) as store:
+            rows = store.last(args.last)
     except RecordsError as err:
         raise CliError(str(err)) from err
-    rows = store.last(args.last)
-    store.close()
     if args.csv:
-        fields = [f for f in CallRecord._meta.sorted_field_names if f != "id"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow(row.as_dict())

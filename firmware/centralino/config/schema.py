@@ -1,26 +1,53 @@
 """The switchboard's configuration as typed records, each section parsed by its own ``from_node``.
 
-``load_settings(path)`` reads the file, builds every section, checks the references between
-sections (an extension's port exists and is an FXS port, a group's members are extensions...) and
-refuses unknown keys. Every error names the file, the line and the key.
+``load_settings(path)`` reads the file, builds every section (each value checked where it is
+read), refuses unknown keys, then checks the references between sections in one place
+(``_cross_check``): an extension's port exists and is an FXS port, a group's members are
+extensions, a line's ``incoming`` names an extension or a group... Every error names the file,
+the line and the key. Each record keeps its ``origin`` (file, key path, line of each key) so the
+cross-checks can point at the right line too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centralino.media.tones import lookup
 
-from .loader import ConfigError, ConfigNode, load_yaml
+from .loader import ConfigError, ConfigNode, Origin, load_yaml
 
 NUMBER = r"[0-9]{2,6}"
 PHONE_NUMBER = r"\+?[0-9]{2,20}"
 FEATURE_CODE = r"[*#][0-9]{1,3}"
 PORT_NAME = r"(fxs|fxo)[0-9]{1,3}"
+GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 DEFAULT_EMERGENCY = ("112", "113", "115", "118")
+DEFAULT_DATABASE = "/var/lib/centralino/centralino.db"
+GPIO_MAX = 53  # the BCM2711/BCM2837 GPIO bank: lines 0..53
+
+
+def _origin():
+    return field(default=None, compare=False, repr=False)
+
+
+def _texts(node: ConfigNode, name: str, required: bool = True) -> tuple[str, ...] | None:
+    """A list of plain values (numbers, names); None when optional and absent."""
+    if not required and not node.has(name):
+        node.get_list(name, None)  # still a known key
+        return None
+    return tuple(item.text() for item in node.get_list(name))
+
+
+def _unique(node: ConfigNode, name: str, values, what: str) -> None:
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(node.path, node.key_line(name), f"{node.key}.{name}", f"{what} '{value}' is listed twice")
+        seen.add(value)
 
 
 @dataclass(frozen=True)
@@ -49,22 +76,23 @@ class Port:
     timeslot: int
     part: str | None = None
     country: str | None = None
-    line: int = 0
+    origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Port":
         name = node.get_str("name", pattern=PORT_NAME, expected="fxs1, fxo2 ...")
         kind = node.get_choice("kind", ("fxs", "fxo"))
         if not name.startswith(kind):
-            raise node.error(f"port '{name}' is of kind {kind}: its name must start with '{kind}'",
-                             key=f"{node.key}.name")
+            raise ConfigError(node.path, node.key_line("name"), f"{node.key}.name",
+                              f"port '{name}' is of kind {kind}: its name must start with '{kind}'")
         return cls(name=name, kind=kind, spi=node.get_str("spi", pattern=r"/dev/\S+", expected="a /dev path"),
-                   irq_gpio=node.get_int("irq_gpio", minval=0, maxval=53),
-                   reset_gpio=node.get_int("reset_gpio", None, minval=0, maxval=53),
+                   irq_gpio=node.get_int("irq_gpio", minval=0, maxval=GPIO_MAX),
+                   reset_gpio=node.get_int("reset_gpio", None, minval=0, maxval=GPIO_MAX),
                    timeslot=node.get_int("timeslot", minval=0, maxval=127),
                    part=node.get_choice("part", ("Si3210", "Si3215"), "Si3210") if kind == "fxs" else None,
-                   country=node.get_str("country", "ITALY", pattern=r"[A-Z0-9_]+") if kind == "fxo" else None,
-                   line=node.line)
+                   country=node.get_str("country", "ITALY", pattern=r"[A-Z0-9_]+",
+                                        expected="a country name such as ITALY") if kind == "fxo" else None,
+                   origin=node.origin())
 
 
 @dataclass(frozen=True)
@@ -80,29 +108,32 @@ class Board:
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Board":
+        kind = node.get_choice("kind", ("sim", "pi-hat"))
         pcm_slots = node.get_int("pcm_slots", 32, minval=1, maxval=128)
         ports = tuple(Port.from_node(p) for p in node.get_list("ports"))
         if not ports:
-            raise node.error("at least one port is needed", key="board.ports")
+            raise ConfigError(node.path, node.key_line("ports"), "board.ports",
+                              "at least one port is needed (expected a list of fxs/fxo ports)")
+        cls._check_ports(ports, pcm_slots)
+        return cls(kind=kind, hat=node.get_str("hat"), pcm_slots=pcm_slots,
+                   spi_speed_hz=node.get_int("spi_speed_hz", 1_000_000, minval=10_000, maxval=20_000_000),
+                   gpiochip=node.get_str("gpiochip", "/dev/gpiochip0"), i2c_bus=node.get_str("i2c_bus", "/dev/i2c-0"),
+                   pcm_device=node.get_str("pcm_device", "hw:0"), ports=ports)
+
+    @staticmethod
+    def _check_ports(ports: tuple[Port, ...], pcm_slots: int) -> None:
         for attribute, what in (("name", "name"), ("spi", "SPI device"), ("irq_gpio", "interrupt GPIO"),
                                 ("timeslot", "PCM timeslot")):
             seen: dict = {}
             for port in ports:
                 value = getattr(port, attribute)
                 if value in seen:
-                    raise ConfigError(node.path, port.line, f"board.ports ({port.name})",
-                                      f"{what} {value} is already used by {seen[value]}")
+                    raise port.origin.error(attribute, f"{what} {value} is already used by {seen[value]}")
                 seen[value] = port.name
         for port in ports:
             if port.timeslot >= pcm_slots:
-                raise ConfigError(node.path, port.line, f"board.ports ({port.name}).timeslot",
-                                  f"timeslot {port.timeslot} does not exist (expected 0..{pcm_slots - 1}, "
-                                  f"board.pcm_slots is {pcm_slots})")
-        return cls(kind=node.get_choice("kind", ("sim", "pi-hat")), hat=node.get_str("hat"),
-                   pcm_slots=pcm_slots, spi_speed_hz=node.get_int("spi_speed_hz", 1_000_000, minval=10_000,
-                                                                   maxval=20_000_000),
-                   gpiochip=node.get_str("gpiochip", "/dev/gpiochip0"), i2c_bus=node.get_str("i2c_bus", "/dev/i2c-0"),
-                   pcm_device=node.get_str("pcm_device", "hw:0"), ports=ports)
+                raise port.origin.error("timeslot", f"timeslot {port.timeslot} does not exist "
+                                                    f"(expected 0..{pcm_slots - 1}: board.pcm_slots is {pcm_slots})")
 
 
 @dataclass(frozen=True)
@@ -111,13 +142,13 @@ class Extension:
     port: str
     name: str
     operator: bool = False
-    line: int = 0
+    origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Extension":
         return cls(number=node.get_str("number", pattern=NUMBER, expected="2 to 6 digits"),
                    port=node.get_str("port"), name=node.get_str("name"),
-                   operator=node.get_bool("operator", False), line=node.line)
+                   operator=node.get_bool("operator", False), origin=node.origin())
 
 
 @dataclass(frozen=True)
@@ -126,16 +157,19 @@ class Group:
     number: str | None
     members: tuple[str, ...]
     strategy: str
-    line: int = 0
+    origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Group":
-        members = tuple(m.text() for m in node.get_list("members"))
+        members = _texts(node, "members")
         if not members:
-            raise node.error("a group needs at least one member", key=f"{node.key}.members")
-        return cls(name=node.get_str("name", pattern=r"[a-z0-9_-]+", expected="lower-case letters, digits, _ or -"),
+            raise ConfigError(node.path, node.key_line("members"), f"{node.key}.members",
+                              "a group needs at least one member (expected extension numbers)")
+        _unique(node, "members", members, "member")
+        return cls(name=node.get_str("name", pattern=GROUP_NAME, expected="lower-case letters, digits, _ or -"),
                    number=node.get_str("number", None, pattern=NUMBER, expected="2 to 6 digits"),
-                   members=members, strategy=node.get_choice("strategy", ("ring_all",), "ring_all"), line=node.line)
+                   members=members, strategy=node.get_choice("strategy", ("ring_all",), "ring_all"),
+                   origin=node.origin())
 
 
 @dataclass(frozen=True)
@@ -144,37 +178,52 @@ class Line:
     number: str | None
     incoming: str
     hangup_detect: tuple[str, ...]
-    line: int = 0
+    origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Line":
-        signals = tuple(s.text() for s in node.get_list("hangup_detect", None)) or HANGUP_SIGNALS
+        signals = _texts(node, "hangup_detect", required=False)
+        if signals is None:
+            signals = HANGUP_SIGNALS
+        if not signals:
+            raise ConfigError(node.path, node.key_line("hangup_detect"), f"{node.key}.hangup_detect",
+                              "no hang-up signal: a call would never end "
+                              f"(expected some of {', '.join(HANGUP_SIGNALS)})")
         for s in signals:
             if s not in HANGUP_SIGNALS:
-                raise node.error(f"'{s}' is not a hang-up signal (expected {', '.join(HANGUP_SIGNALS)})",
-                                 key=f"{node.key}.hangup_detect")
+                raise ConfigError(node.path, node.key_line("hangup_detect"), f"{node.key}.hangup_detect",
+                                  f"'{s}' is not a hang-up signal (expected one of {', '.join(HANGUP_SIGNALS)})")
+        _unique(node, "hangup_detect", signals, "signal")
         return cls(port=node.get_str("port"),
-                   number=node.get_str("number", None, pattern=PHONE_NUMBER, expected="digits"),
-                   incoming=node.get_str("incoming"), hangup_detect=signals or HANGUP_SIGNALS, line=node.line)
+                   number=node.get_str("number", None, pattern=PHONE_NUMBER, expected="digits, optionally after +"),
+                   incoming=node.get_str("incoming"), hangup_detect=signals, origin=node.origin())
 
 
 @dataclass(frozen=True)
 class Dialplan:
     outside_prefix: str
-    operator: str
+    operator: str | None  # None in the file means "the first operator extension": set by load_settings
     interdigit_timeout_s: float
     emergency_numbers: tuple[str, ...]
+    origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Dialplan":
-        numbers = tuple(n.text() for n in node.get_list("emergency_numbers", None)) or DEFAULT_EMERGENCY
+        numbers = _texts(node, "emergency_numbers", required=False)
+        if numbers is None:
+            numbers = DEFAULT_EMERGENCY
+        if not numbers:
+            raise ConfigError(node.path, node.key_line("emergency_numbers"), "dialplan.emergency_numbers",
+                              "the list is empty: emergency calls must always be possible (expected e.g. 112)")
         for n in numbers:
             if not n.isdigit():
-                raise node.error(f"emergency number '{n}' is not all digits", key="dialplan.emergency_numbers")
+                raise ConfigError(node.path, node.key_line("emergency_numbers"), "dialplan.emergency_numbers",
+                                  f"emergency number '{n}' is not valid (expected digits)")
+        _unique(node, "emergency_numbers", numbers, "number")
         return cls(outside_prefix=node.get_str("outside_prefix", "0", pattern=r"[0-9]", expected="one digit"),
-                   operator=node.get_str("operator", ""),
+                   operator=node.get_str("operator", None, pattern=NUMBER, expected="an extension number"),
                    interdigit_timeout_s=node.get_float("interdigit_timeout_s", 4.0, minval=1.0, maxval=20.0),
-                   emergency_numbers=numbers)
+                   emergency_numbers=numbers, origin=node.origin())
 
 
 @dataclass(frozen=True)
@@ -183,6 +232,9 @@ class Features:
     transfer_recall_s: float
     ring_timeout_s: float
     hold_tone: str
+    origin: Origin = _origin()
+
+    CODES = ("pickup",)  # the feature-code keys, which must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -190,10 +242,12 @@ class Features:
         try:
             lookup(hold)
         except (KeyError, ValueError) as err:
-            raise ConfigError(node.path, node.key_line("hold_tone"), "features.hold_tone", str(err)) from None
+            message = err.args[0] if err.args else str(err)
+            raise ConfigError(node.path, node.key_line("hold_tone"), "features.hold_tone", str(message)) from None
         return cls(pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
-                   ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold)
+                   ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
+                   origin=node.origin())
 
 
 @dataclass(frozen=True)
@@ -203,7 +257,8 @@ class Records:
 
     @classmethod
     def from_node(cls, node: ConfigNode, base: Path) -> "Records":
-        database = Path(node.get_str("database", "/var/lib/centralino/centralino.db"))
+        """A relative ``database`` is relative to the configuration file's folder."""
+        database = Path(node.get_str("database", DEFAULT_DATABASE))
         if not database.is_absolute():
             database = base / database
         return cls(database=str(database), keep_days=node.get_int("keep_days", 365, minval=1, maxval=3650))
@@ -220,7 +275,6 @@ class Settings:
     features: Features
     records: Records
     source_path: str = ""
-    _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.board.ports if p.name == name), None)
@@ -237,82 +291,113 @@ class Settings:
 
 
 def load_settings(path) -> Settings:
+    """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key."""
     path = Path(path)
     root = load_yaml(path)
-    dialplan = Dialplan.from_node(root.get_section("dialplan", {}))
     settings = Settings(
         comune=Comune.from_node(root.get_section("comune")),
         board=Board.from_node(root.get_section("board")),
         extensions=tuple(Extension.from_node(n) for n in root.get_list("extensions")),
         groups=tuple(Group.from_node(n) for n in root.get_list("groups", None)),
         lines=tuple(Line.from_node(n) for n in root.get_list("lines", None)),
-        dialplan=dialplan,
+        dialplan=Dialplan.from_node(root.get_section("dialplan", {})),
         features=Features.from_node(root.get_section("features", {})),
         records=Records.from_node(root.get_section("records", {}), path.parent),
         source_path=str(path))
     root.check_unused()
-    return _cross_check(settings, path)
+    if not settings.extensions:
+        raise ConfigError(path, root.key_line("extensions"), "extensions",
+                          "no extensions (expected at least the operator's)")
+    return _cross_check(settings)
 
 
-def _cross_check(s: Settings, path: Path) -> Settings:
-    def fail(line: int, key: str, message: str):
-        raise ConfigError(path, line, key, message)
+def _cross_check(s: Settings) -> Settings:
+    """The checks that need more than one section; returns the settings with defaults resolved."""
+    numbers = _check_extensions(s)
+    _check_groups(s, numbers)
+    _check_lines(s)
+    _check_features(s)
+    return dataclasses.replace(s, dialplan=_resolve_operator(s))
 
-    ports = {p.name: p for p in s.board.ports}
-    fxs = sorted(n for n, p in ports.items() if p.kind == "fxs")
-    fxo = sorted(n for n, p in ports.items() if p.kind == "fxo")
+
+def _check_dialable(origin: Origin, number: str, s: Settings, numbers: dict[str, str]) -> None:
+    prefix = s.dialplan.outside_prefix
+    if number in numbers:
+        raise origin.error("number", f"number {number} is already used by {numbers[number]}")
+    if number.startswith(prefix):
+        raise origin.error("number", f"{number} starts with the outside prefix '{prefix}' "
+                                     f"(expected a number not starting with {prefix})")
+    if number in s.dialplan.emergency_numbers:
+        raise origin.error("number", f"{number} is an emergency number (expected another number)")
+
+
+def _check_extensions(s: Settings) -> dict[str, str]:
+    """Numbers unique and dialable, ports FXS and used once; returns number -> owner description."""
+    fxs = [p.name for p in s.board.ports if p.kind == "fxs"]
     numbers: dict[str, str] = {}
     used_ports: dict[str, str] = {}
-    prefix = s.dialplan.outside_prefix
-    for i, ext in enumerate(s.extensions):
-        key = f"extensions[{i}]"
-        if ext.number in numbers:
-            fail(ext.line, f"{key}.number", f"number {ext.number} is already used by {numbers[ext.number]}")
-        if ext.number.startswith(prefix):
-            fail(ext.line, f"{key}.number", f"{ext.number} starts with the outside prefix '{prefix}'")
-        if ext.number in s.dialplan.emergency_numbers:
-            fail(ext.line, f"{key}.number", f"{ext.number} is an emergency number")
+    for ext in s.extensions:
+        _check_dialable(ext.origin, ext.number, s, numbers)
         if ext.port not in fxs:
-            fail(ext.line, f"{key}.port", f"unknown port '{ext.port}' (expected one of {', '.join(fxs) or 'no fxs port'})")
+            raise ext.origin.error("port", f"unknown port '{ext.port}' "
+                                           f"(expected one of {', '.join(fxs) or 'no fxs port'})")
         if ext.port in used_ports:
-            fail(ext.line, f"{key}.port", f"port {ext.port} is already extension {used_ports[ext.port]}")
+            raise ext.origin.error("port", f"port {ext.port} is already extension {used_ports[ext.port]}")
         numbers[ext.number] = f"extension {ext.name}"
         used_ports[ext.port] = ext.number
     if not s.operator_extensions:
-        fail(None, "extensions", "no extension has 'operator: true' (the switchboard needs an operator)")
-    group_names: set[str] = set()
-    for i, group in enumerate(s.groups):
-        key = f"groups[{i}]"
-        if group.name in group_names:
-            fail(group.line, f"{key}.name", f"group '{group.name}' is defined twice")
-        group_names.add(group.name)
+        first = s.extensions[0].origin
+        raise ConfigError(first.path, first.line, "extensions",
+                          "no extension has 'operator: true' (expected at least one operator)")
+    return numbers
+
+
+def _check_groups(s: Settings, numbers: dict[str, str]) -> None:
+    names: set[str] = set()
+    for group in s.groups:
+        if group.name in names:
+            raise group.origin.error("name", f"group '{group.name}' is defined twice")
+        if group.name in numbers:
+            raise group.origin.error("name", f"'{group.name}' is also an extension number "
+                                             "(expected a name, e.g. anagrafe)")
+        names.add(group.name)
         if group.number:
-            if group.number in numbers:
-                fail(group.line, f"{key}.number", f"number {group.number} is already used by {numbers[group.number]}")
-            if group.number.startswith(prefix):
-                fail(group.line, f"{key}.number", f"{group.number} starts with the outside prefix '{prefix}'")
+            _check_dialable(group.origin, group.number, s, numbers)
             numbers[group.number] = f"group {group.name}"
         for member in group.members:
             if s.extension(member) is None:
-                fail(group.line, f"{key}.members", f"'{member}' is not an extension number")
-    line_ports: set[str] = set()
-    for i, line in enumerate(s.lines):
-        key = f"lines[{i}]"
+                raise group.origin.error("members", f"'{member}' is not an extension number "
+                                                    f"(expected one of {', '.join(e.number for e in s.extensions)})")
+
+
+def _check_lines(s: Settings) -> None:
+    fxo = [p.name for p in s.board.ports if p.kind == "fxo"]
+    used: set[str] = set()
+    for line in s.lines:
         if line.port not in fxo:
-            fail(line.line, f"{key}.port", f"unknown port '{line.port}' (expected one of {', '.join(fxo) or 'no fxo port'})")
-        if line.port in line_ports:
-            fail(line.line, f"{key}.port", f"port {line.port} has two line entries")
-        line_ports.add(line.port)
+            raise line.origin.error("port", f"unknown port '{line.port}' "
+                                            f"(expected one of {', '.join(fxo) or 'no fxo port'})")
+        if line.port in used:
+            raise line.origin.error("port", f"port {line.port} has two line entries")
+        used.add(line.port)
         if s.extension(line.incoming) is None and s.group(line.incoming) is None:
-            fail(line.line, f"{key}.incoming", f"'{line.incoming}' is neither an extension number nor a group name")
-    codes = [s.features.pickup]
-    for code in codes:
-        if code in numbers:
-            fail(None, "features.pickup", f"{code} is already used by {numbers[code]}")
+            raise line.origin.error("incoming", f"'{line.incoming}' is neither an extension number nor a group name")
+
+
+def _check_features(s: Settings) -> None:
+    seen: dict[str, str] = {}
+    for key in Features.CODES:
+        code = getattr(s.features, key)
+        if code in seen:
+            raise s.features.origin.error(key, f"{code} is already the code for {seen[code]}")
+        seen[code] = key
+
+
+def _resolve_operator(s: Settings) -> Dialplan:
     operator = s.dialplan.operator or s.operator_extensions[0].number
     ext = s.extension(operator)
     if ext is None or not ext.operator:
-        fail(None, "dialplan.operator", f"'{operator}' is not an extension with 'operator: true'")
-    if operator != s.dialplan.operator:
-        object.__setattr__(s.dialplan, "operator", operator)
-    return s
+        operators = ", ".join(e.number for e in s.operator_extensions)
+        raise s.dialplan.origin.error("operator", f"'{operator}' is not an extension with 'operator: true' "
+                                                  f"(expected one of {operators})")
+    return dataclasses.replace(s.dialplan, operator=operator)

@@ -2,17 +2,26 @@
 
 A Pi loses power without warning: ``synchronous=FULL`` in WAL mode makes every committed
 transaction survive that, at the price of one fsync per commit, which a few calls a minute afford.
+A file at the configured path that is not an SQLite database, or is another program's database,
+is never touched: the error names the path and the way out.
+
+Models are declared on ``database_proxy`` and bound to one opened database only for the length of
+each operation (``bind_ctx``), so two stores open in one process (a test, the CLI beside a
+simulator) never write into each other's file.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import peewee
 
 SCHEMA_VERSION = 1
-PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": 5000}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS}
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -33,21 +42,67 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-def open_database(path, models) -> peewee.SqliteDatabase:
-    path = Path(path)
-    if path.exists() and path.stat().st_size:
+def _check_header(path: Path) -> None:
+    """An existing, non-empty file must start with SQLite's magic string (an empty one is a new db)."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return
         with open(path, "rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                raise RecordsError(f"{path}: not an SQLite database (left untouched; move it away or "
-                                   "set records.database to another file)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as err:
+        raise RecordsError(f"{path}: cannot read the database ({err.strerror or err})") from None
+    if header != SQLITE_MAGIC:
+        raise RecordsError(f"{path}: not an SQLite database (left untouched; move it away or "
+                           "set records.database to another file)")
+
+
+def _check_tables(path: Path, models) -> None:
+    """Tables that exist must have our columns: another program's ``calls`` table is not ours.
+
+    Looked at through a read-only connection, before the WAL pragma rewrites the file header.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    uri = path.absolute().as_uri() + "?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            existing = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for model in (SchemaVersion, *models):
+                table = model._meta.table_name
+                if table not in existing:
+                    continue
+                columns = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+                missing = sorted(set(model._meta.columns) - columns)
+                if missing:
+                    raise RecordsError(f"{path}: table '{table}' lacks columns {', '.join(missing)}: "
+                                       "not a centralino database (left untouched)")
+            newest = None
+            if SchemaVersion._meta.table_name in existing:
+                newest = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        raise RecordsError(f"{path}: cannot use the database ({err}); left untouched") from None
+    if newest is not None and newest > SCHEMA_VERSION:
+        raise RecordsError(f"{path}: written by a newer centralino (schema {newest}, this one knows "
+                           f"{SCHEMA_VERSION}); left untouched")
+
+
+def open_database(path, models=()) -> peewee.SqliteDatabase:
+    """Open (or create) the database at ``path`` with durable pragmas and the tables of ``models``."""
+    path = Path(path)
+    _check_header(path)
+    _check_tables(path, models)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RecordsError(f"{path}: cannot create its folder ({err.strerror or err})") from None
     db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS)
-    database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-        db.create_tables([SchemaVersion, *models])
-        if SchemaVersion.select().count() == 0:
-            SchemaVersion.create(version=SCHEMA_VERSION)
+        with db.bind_ctx([SchemaVersion, *models]):
+            with db.atomic():
+                db.create_tables([SchemaVersion, *models])
+                if SchemaVersion.select().count() == 0:
+                    SchemaVersion.create(version=SCHEMA_VERSION)
     except (peewee.DatabaseError, sqlite3.DatabaseError) as err:
         db.close()
         raise RecordsError(f"{path}: cannot use the database ({err})") from err
