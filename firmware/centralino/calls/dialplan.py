@@ -34,6 +34,8 @@ class Dialplan:
         digits = digits.rstrip("#")
         if digits in self.emergency:
             return Match("emergency", digits)
+        if self.pickup.startswith(digits) and digits != self.pickup and not ended:
+            return Match("partial", complete=False)
         if digits.startswith(self.pickup):
             rest = digits[len(self.pickup):]
             if rest == "" and not ended:
@@ -43,6 +45,8 @@ class Dialplan:
             return self._partial_or_invalid(rest, set(self.extensions), ended)
         if self.outside_prefix and digits.startswith(self.outside_prefix):
             number = digits[len(self.outside_prefix):]
+            if number in self.emergency:
+                return Match("emergency", number)
             if not ended or not number:
                 return Match("partial", complete=False) if not ended else Match("invalid")
             return Match("outside", number)

@@ -136,17 +136,23 @@ class Switchboard:
         state, call, held = station.state, station.call, station.held
         station.channel.play(None)
         if held is not None and call is not None and call is not held:
-            self._complete_transfer(station, held, call)
+            if not self._complete_transfer(station, held, call):
+                self._ring_back_held(station, held)
+                return
         elif held is not None:
-            held.vacate_leg(station.channel)
-            station.call = None
-            self._offer(held, [station], recall=True)  # hung up with a call on hold: ring back
-            station.held = None
+            self._ring_back_held(station, held)
             return
         elif call is not None and state in ("talking", "calling"):
             cause = Cause.NORMAL_CLEARING if state == "talking" else Cause.ORIGINATOR_CANCEL
             self._end(call, cause, station.channel)
         self._idle(station)
+
+    def _ring_back_held(self, station: Station, held: Call) -> None:
+        """Hung up with a call on hold that was not transferred: ring the station again for it."""
+        held.vacate_leg(station.channel)
+        station.call = None
+        self._offer(held, [station], recall=True)
+        station.held = None
 
     def _idle(self, station: Station) -> None:
         station.state, station.call, station.digits, station.recall = "idle", None, "", False
@@ -375,14 +381,17 @@ class Switchboard:
         self._answer(call, station)
 
     # ------------------------------------------------------------------ transfer
-    def _complete_transfer(self, station: Station, held: Call, enquiry: Call) -> None:
-        """The operator hung up with a call on hold and an enquiry call: connect the two."""
+    def _complete_transfer(self, station: Station, held: Call, enquiry: Call) -> bool:
+        """The operator hung up with a call on hold and an enquiry call: connect the two.
+
+        Returns False when the enquiry went to no extension (an outside number): it is ended and
+        the held call stays with the operator."""
         station.held = None
         held_party = held.other(station.channel)
         target = enquiry.ringing[0] if enquiry.ringing else self.station_for(enquiry.other(station.channel))
         if held_party is None or target is None:
             self._end(enquiry, Cause.NORMAL_CLEARING, station.channel)
-            return
+            return False
         held.transfer_chain.append(f"{station.number}>{target.number}")
         held.route.append(f"transfer:{target.number}")
         held.use_port(target.channel.name)
@@ -403,6 +412,7 @@ class Switchboard:
             held.recall_at_s = self.clock() + self.settings.features.transfer_recall_s
             held.transferred_by = station
             self._note("transfer", by=station.number, to=target.number, how="blind")
+        return True
 
     def _discard(self, call: Call) -> None:
         """Drop an enquiry call that became part of a transfer: it has no record of its own."""
