@@ -191,8 +191,6 @@ def test_emergency_number_dialled_after_the_outside_prefix_is_still_an_emergency
     assert (row.called, row.emergency) == ("112", True)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug left open: an emergency call cannot take a line that "
-                                       "is ringing with an unanswered incoming call, so it gets congestion")
 def test_emergency_call_gets_a_line_when_every_line_rings_with_incoming_calls(tmp_path):
     async def story(s):
         carabinieri = s.remote("112", answer_after_s=1.0)

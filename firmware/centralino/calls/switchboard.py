@@ -275,22 +275,32 @@ class Switchboard:
                    emergency=emergency)
 
     def _free_line(self, emergency: bool) -> FxoChannel | None:
-        lines = [self.channels[p] for p in self.lines if p in self.channels]
+        lines = [self.channels[p] for p in self.lines if p in self.channels and self.channels[p].in_service]
         for line in lines:
             if line.idle:
                 return line
         if emergency:
-            # every line busy: an emergency call takes the line of an ordinary call
-            for call in list(self.calls):
-                if call.outside_line is not None and not call.emergency:
-                    line = call.outside_line
-                    self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
-                    return line if line.idle else None
-                if call.direction == "inbound" and not call.emergency and call.origin in lines \
-                        and call.state == "answered":
-                    line = call.origin
-                    self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
-                    return line if line.idle else None
+            return self._line_for_emergency(lines)
+        return None
+
+    def _line_for_emergency(self, lines: list[FxoChannel]) -> FxoChannel | None:
+        """Every line is busy: an emergency call takes the line of an ordinary call.
+
+        An outside call or an answered line call is ended; failing those, a line ringing with an
+        unanswered call is answered and dropped. The line then waits on hook for the exchange
+        to clear before it dials (FxoChannel.dial)."""
+        ordinary = [c for c in self.calls if not c.emergency]
+        for call in ordinary:
+            line = call.outside_line or (call.origin if call.direction == "inbound" else None)
+            if line in lines and (call.outside_line is not None or call.state == "answered"):
+                self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
+                return line
+        for call in ordinary:
+            line = call.origin
+            if call.direction == "inbound" and line in lines and call.answered_at is None:
+                self._end(call, Cause.NO_CIRCUIT_AVAILABLE, None)
+                line.reject_incoming()
+                return line
         return None
 
     def _incoming(self, line: FxoChannel) -> None:

@@ -24,6 +24,10 @@ from .sources import SamplesSource
 DIAL_TONE_WAIT_S = 3.0       # dial anyway when the exchange gives no recognisable dial tone
 DIAL_TONE_MIN_S = 0.3        # a short pause after seizure before the first digit
 DIAL_TONE_FRAMES = 5         # 100 ms of 425 Hz after seizure: the exchange is ready
+# On hook at least this long between two calls, so the exchange sees the first one cleared
+# before the line is seized again (Italian exchanges clear on a break of some hundreds of ms [M]).
+RELEASE_GUARD_S = 1.0
+REJECT_HOLD_S = 0.3          # off hook this long to take, then drop, a ringing call
 SPEECH_LEVEL_DBM0 = -45.0    # a frame louder than this that is not a 425 Hz tone counts as speech
 SPEECH_FRAMES_TO_ANSWER = 5  # 100 ms of speech after dialling: the far end answered
 TONE_HZ = 425.0
@@ -56,7 +60,10 @@ class FxoChannel(Channel):
         super().__init__(name, clock)
         self.driver = driver
         self.hangup_detect = frozenset(hangup_detect)
-        self.state = "idle"  # idle, ringing, seizing, dialling, outgoing, connected
+        # idle, ringing, rejecting, guard, seizing, dialling, outgoing, connected
+        self.state = "idle"
+        self._released_at = float("-inf")
+        self._release_at = 0.0
         self._cid = CallerIdReceiver()
         self._cid_listening = False
         self._progress: ProgressToneDetector | None = None
@@ -88,21 +95,42 @@ class FxoChannel(Channel):
         self._progress = ProgressToneDetector(names=("busy", "congestion"))
 
     def dial(self, number: str) -> None:
-        """Seize the line for an outgoing call and dial ``number`` once the exchange is ready."""
-        self.driver.seize()
-        self.state = "seizing"
+        """Seize the line for an outgoing call and dial ``number`` once the exchange is ready.
+
+        A line released less than RELEASE_GUARD_S ago waits on hook first, so that the new
+        digits never go into the call the exchange has not yet cleared."""
         self._to_dial = number
-        self._seized_at = self.clock()
         self._progress = None
         self._speech_frames = 0
         self._tone_frames = 0
+        if self.state == "rejecting":
+            return
+        if self.clock() - self._released_at < RELEASE_GUARD_S:
+            self.state = "guard"
+        else:
+            self._seize_for_dialling()
+
+    def reject_incoming(self) -> None:
+        """Take a ringing call off the line (answer, then drop it) to free the line at once."""
+        self.driver.seize()
+        self.state = "rejecting"
+        self._release_at = self.clock() + REJECT_HOLD_S
+
+    def _seize_for_dialling(self) -> None:
+        self.driver.seize()
+        self.state = "seizing"
+        self._seized_at = self.clock()
 
     def hangup(self) -> None:
-        if self.driver.off_hook:
-            self.driver.release()
+        self._release()
         self.peer = None
         self.source = None
         self._reset()
+
+    def _release(self) -> None:
+        if self.driver.off_hook:
+            self.driver.release()
+            self._released_at = self.clock()
 
     def _reset(self) -> None:
         self.state = "idle"
@@ -117,7 +145,13 @@ class FxoChannel(Channel):
 
     def tick(self) -> None:
         self._handle(self.driver.tick())
-        if self.state == "seizing":
+        now = self.clock()
+        if self.state == "rejecting" and now >= self._release_at:
+            self._release()
+            self.state = "guard" if self._to_dial else "idle"
+        elif self.state == "guard" and now - self._released_at >= RELEASE_GUARD_S:
+            self._seize_for_dialling()
+        elif self.state == "seizing":
             waited = self.clock() - self._seized_at
             if waited >= DIAL_TONE_WAIT_S or (waited >= DIAL_TONE_MIN_S and self._tone_frames >= DIAL_TONE_FRAMES):
                 self.state = "dialling"
@@ -171,7 +205,7 @@ class FxoChannel(Channel):
                 self._far_end_gone("polarity", event.at_s)
 
     def _far_end_gone(self, how: str, at_s: float) -> None:
-        if how in self.hangup_detect and self.state in ("connected", "outgoing", "dialling"):
+        if how in self.hangup_detect and self.state in ("connected", "outgoing", "dialling", "seizing"):
             self.emit(ev.RemoteHangup(how, at_s))
 
     def status(self) -> dict:
