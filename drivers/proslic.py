@@ -117,6 +117,7 @@ CALIBRATION_POLL_S = 0.010
 CALIBRATION_TIMEOUT_S = 1.0
 EDGE_CLOCK_TOLERANCE_S = 1.0  # an edge stamp further than this from clock() is on another clock
 MAX_EDGES_PER_CALL = 32
+LOOP_RECHECK_TICKS = 10  # re-read the loop status every 200 ms in case an edge was lost
 
 
 # ----------------------------------------------------------------------------- indirect registers
@@ -321,6 +322,7 @@ class ProSlic:
         self._reset = reset
         self._clock = clock
         self._hook = HookDecoder(timing)
+        self._ticks = 0
         self._linefeed = Linefeed.OPEN
         self._ringing = False
         self._ring_on = False
@@ -516,12 +518,17 @@ class ProSlic:
         return events + self._check_loop(at)
 
     def tick(self) -> list[LineEvent]:
-        """Call every 20 ms: catches missed edges, ends digits, confirms hang-ups, times the ringing."""
+        """Call every 20 ms: catches missed edges, ends digits, confirms hang-ups, times the ringing.
+
+        The loop status is read back only every LOOP_RECHECK_TICKS ticks: the interrupt carries
+        every hook change, and the SPI reads add up to thousands a second on a full board."""
         events: list[LineEvent] = []
         if self._irq.poll(0):
             events += self.handle_interrupt()
         now = self._clock()
-        events += self._check_loop(now)
+        self._ticks += 1
+        if self._ticks % LOOP_RECHECK_TICKS == 0:
+            events += self._check_loop(now)
         events += self._after_hook(self._hook.poll(now))
         events += self._run_cadence(now)
         return events

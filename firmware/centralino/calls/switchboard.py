@@ -10,6 +10,7 @@ build on it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from .station import Station
 log = logging.getLogger("centralino.calls")
 
 DIAL_TONE_TIMEOUT_S = 15.0  # off-hook without dialling: congestion tone
+FINISHED_KEPT = 200
 
 
 class Switchboard:
@@ -39,7 +41,7 @@ class Switchboard:
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self.timezone = ZoneInfo(settings.comune.timezone)
         self.calls: list[Call] = []
-        self.finished: list[Call] = []
+        self.finished: deque[Call] = deque(maxlen=FINISHED_KEPT)  # recent calls; the records hold all
         self.observers: list = []  # callables(kind, **details) for the live log and tests
         self.stations: dict[str, Station] = {}
         self._station_of: dict[str, Station] = {}
