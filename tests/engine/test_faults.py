@@ -6,7 +6,7 @@ from datetime import datetime
 
 from centralino.media.callerid import CallerId
 
-from .helpers import TONE_LISTEN_S, connect, hear_each_other, lift_and_dial, listen, play, tones
+from .helpers import EXAMPLE, TONE_LISTEN_S, connect, hear_each_other, lift_and_dial, listen, play, tones
 
 
 def test_absent_slic_leaves_its_port_out_of_service_and_the_others_working(tmp_path):
@@ -89,3 +89,25 @@ def test_correct_hat_reports_no_problem(tmp_path):
         return s.daemon.board.hat_problem, s.daemon.board.hat.product
 
     assert play(tmp_path, story) == (None, "centralino-8fxs-4fxo")
+
+
+def test_status_reports_ports_and_line_measurements(tmp_path):
+    """The daemon's status (what the console will show) carries each port's line measurements."""
+    from centralino.hwsim.clock import run
+    from centralino.hwsim.scenario import Scenario
+
+    async def main():
+        async with Scenario(EXAMPLE, tmp_path, faults={"fxs3": "absent"}) as s:
+            s.phone("200").off_hook()
+            await s.wait(0.5)
+            return s.daemon.status()
+
+    status = run(main)
+    ports = {p["name"]: p for p in status["ports"]}
+    assert status["ready"] and status["board"] == "sim" and status["hat"] == "centralino-8fxs-4fxo"
+    assert ports["fxs1"]["off_hook"] is True and ports["fxs1"]["loop_current_ma"] > 10
+    assert ports["fxs2"]["off_hook"] is False and ports["fxs2"]["loop_current_ma"] < 1
+    assert ports["fxs2"]["battery_v"] < -40
+    assert ports["fxs3"]["in_service"] is False and "fxs3" in ports["fxs3"]["fault"]
+    assert ports["fxo1"]["line_present"] is True and ports["fxo1"]["line_voltage_v"] > 20
+    assert status["media"]["ticks"] > 0

@@ -102,4 +102,8 @@ class FxsChannel(Channel):
         status = super().status()
         status.update(off_hook=self.off_hook if self.in_service else None,
                       ringing=self.ringing if self.in_service else False)
+        if self.in_service:
+            line = self.driver.diagnostics()
+            status.update(tip_v=round(line.tip_v, 1), ring_v=round(line.ring_v, 1),
+                          battery_v=round(line.battery_v, 1), loop_current_ma=round(line.loop_current_ma, 1))
         return status
