@@ -22,7 +22,6 @@ class Station:
     held: Call | None = None  # a call it put on hold with a flash (transfer or enquiry)
     digits: str = ""
     last_digit_at_s: float = 0.0
-    recall: bool = False  # rung again for a call it held or transferred
 
     @property
     def free(self) -> bool:

@@ -153,11 +153,11 @@ class Switchboard:
         """Hung up with a call on hold that was not transferred: ring the station again for it."""
         held.vacate_leg(station.channel)
         station.call = None
-        self._offer(held, [station], recall=True)
+        self._offer(held, [station])
         station.held = None
 
     def _idle(self, station: Station) -> None:
-        station.state, station.call, station.digits, station.recall = "idle", None, "", False
+        station.state, station.call, station.digits = "idle", None, ""
         station.channel.peer = None
         station.channel.play(None)
 
@@ -331,13 +331,13 @@ class Switchboard:
         return CallerId(number=call.caller or None, name=call.caller_name or None, when=when,
                         number_absent=None if call.caller else "O")
 
-    def _offer(self, call: Call, stations: list[Station], recall: bool = False) -> None:
+    def _offer(self, call: Call, stations: list[Station]) -> None:
         """Ring these stations for ``call``; the first to answer takes it."""
         now = self.clock()
         call.state = "ringing"
         call.ring_deadline_s = now + self.settings.features.ring_timeout_s
         for station in stations:
-            station.state, station.call, station.recall = "ringing", call, recall
+            station.state, station.call = "ringing", call
             station.channel.ring(self._caller_id_for(call))
             call.use_port(station.channel.name)
             if station not in call.ringing:
@@ -365,7 +365,7 @@ class Switchboard:
             caller_station.state = "talking"
             caller_station.channel.play(None)
         call.fill_empty_leg(station.channel)
-        station.state, station.call, station.recall = "talking", call, False
+        station.state, station.call = "talking", call
         call.recall_at_s = None
         call.route.append(f"answered:{station.number}")
         if waiting is not None:
@@ -524,4 +524,4 @@ class Switchboard:
         call.route.append(f"recall:{operator.number}")
         self._note("recall", to=operator.number, caller=call.caller or "(unknown)")
         if operator.free:
-            self._offer(call, [operator], recall=True)
+            self._offer(call, [operator])

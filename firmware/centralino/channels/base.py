@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from centralino.drivers.errors import ChipError
 from centralino.media.frames import silence
 
 from .events import ChannelEvent
@@ -22,8 +23,9 @@ Listener = Callable[["Channel", ChannelEvent], None]
 class Channel:
     kind = "?"
 
-    def __init__(self, name: str, clock: Callable[[], float]):
+    def __init__(self, name: str, clock: Callable[[], float], driver=None):
         self.name = name
+        self.driver = driver
         self.clock = clock
         self.listener: Listener = lambda channel, event: None
         self.fault: str | None = None
@@ -34,9 +36,15 @@ class Channel:
     # -- life cycle
     async def start(self) -> None:
         """Initialise the hardware; a ChipError marks the port faulty instead of stopping the rest."""
+        try:
+            await self.driver.start()
+        except ChipError as err:
+            self.mark_faulty(str(err))
+            raise
 
     def close(self) -> None:
         """Release the hardware."""
+        self.driver.close()
 
     @property
     def in_service(self) -> bool:

@@ -68,12 +68,5 @@ class RemoteHangup:
     at_s: float
 
 
-@dataclass(frozen=True)
-class Fault:
-    """The port stopped working; the engine takes it out of service."""
-    problem: str
-    at_s: float
-
-
 ChannelEvent = (OffHook | OnHook | Flash | Digit | Incoming | CallerIdReceived | RingingStopped
-                | Progress | Answered | RemoteHangup | Fault)
+                | Progress | Answered | RemoteHangup)

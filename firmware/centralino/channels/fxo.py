@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from centralino.drivers import si3050
-from centralino.drivers.errors import ChipError
 from centralino.media import dtmf
 from centralino.media.callerid import CallerIdReceiver
 from centralino.media.levels import power_dbm0
@@ -57,8 +56,7 @@ class FxoChannel(Channel):
     kind = "fxo"
 
     def __init__(self, name: str, driver: si3050.Si3050Daa, clock, hangup_detect=HANGUP_SIGNALS):
-        super().__init__(name, clock)
-        self.driver = driver
+        super().__init__(name, clock, driver)
         self.hangup_detect = frozenset(hangup_detect)
         # idle, ringing, rejecting, guard, seizing, dialling, outgoing, connected
         self.state = "idle"
@@ -71,16 +69,6 @@ class FxoChannel(Channel):
         self._seized_at = 0.0
         self._speech_frames = 0
         self._tone_frames = 0
-
-    async def start(self) -> None:
-        try:
-            await self.driver.start()
-        except ChipError as err:
-            self.mark_faulty(str(err))
-            raise
-
-    def close(self) -> None:
-        self.driver.close()
 
     @property
     def idle(self) -> bool:

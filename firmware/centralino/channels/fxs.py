@@ -7,7 +7,6 @@ pause after the first ring (ETSI EN 300 659-1 on-hook transmission), and carries
 from __future__ import annotations
 
 from centralino.drivers import proslic
-from centralino.drivers.errors import ChipError
 from centralino.media.callerid import CallerId, encode_burst
 
 from . import events as ev
@@ -23,21 +22,10 @@ class FxsChannel(Channel):
     kind = "fxs"
 
     def __init__(self, name: str, driver: proslic.ProSlic, clock):
-        super().__init__(name, clock)
-        self.driver = driver
+        super().__init__(name, clock, driver)
         self._caller_id: CallerId | None = None
         self._cid_window_at: float | None = None
         self._cid_sent = False
-
-    async def start(self) -> None:
-        try:
-            await self.driver.start()
-        except ChipError as err:
-            self.mark_faulty(str(err))
-            raise
-
-    def close(self) -> None:
-        self.driver.close()
 
     @property
     def off_hook(self) -> bool:
