@@ -82,3 +82,16 @@ def test_caller_who_gives_up_while_ringing_is_no_answer(tmp_path):
     assert stopped and state == "idle"
     assert (row.caller, row.disposition, row.cause) == (CITIZEN, "no_answer", "originator_cancel")
     assert row.billable_s == 0.0 and row.answered_at is None
+
+
+def test_a_withheld_number_shows_as_private(tmp_path):
+    async def story(s):
+        party = s.remote("0550000000")
+        await s.exchange.call_in(party, CallerId(number_absent="P", when=datetime(2026, 11, 24, 9, 0)), line="fxo1")
+        op = s.phone("200")
+        await s.until(lambda: op.caller_ids, "caller ID reaches the operator's phone", timeout_s=15)
+        return op.caller_ids[-1], op.display
+
+    cid, display = play(tmp_path, story)
+    assert cid.number is None and cid.number_absent == "P"
+    assert display.startswith("PRIVATO")

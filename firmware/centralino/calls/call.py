@@ -35,7 +35,8 @@ class Call:
     recall_at_s: float | None = None  # an unanswered blind transfer returns to the operator then
     transferred_by: object | None = None  # the station that transferred it (for the recall)
     outside_line: Channel | None = None  # the FXO line of an outbound call
-    far_end_tone: str | None = None  # progress tone heard from the far end (busy, congestion)
+    far_end_tone: str | None = None
+    caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable  # progress tone heard from the far end (busy, congestion)
 
     def __post_init__(self):
         self.legs = [self.origin, None]

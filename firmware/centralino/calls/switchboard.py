@@ -107,6 +107,7 @@ class Switchboard:
             cid = event.caller_id
             call.caller = cid.number or call.caller
             call.caller_name = cid.name or call.caller_name
+            call.caller_absent = None if cid.number else (cid.number_absent or "O")
             self.records.update_call(call.id, caller=call.caller)
             for station in call.ringing:
                 station.channel.set_caller_id(self._caller_id_for(call))
@@ -325,11 +326,11 @@ class Switchboard:
 
     def _caller_id_for(self, call: Call) -> CallerId | None:
         """What the ringing phones show; None while a line call's caller ID is still on its way."""
-        if call.direction == "inbound" and not call.caller:
+        if call.direction == "inbound" and not call.caller and call.caller_absent is None:
             return None
         when = self.wall_clock().astimezone(self.timezone)
         return CallerId(number=call.caller or None, name=call.caller_name or None, when=when,
-                        number_absent=None if call.caller else "O")
+                        number_absent=None if call.caller else (call.caller_absent or "O"))
 
     def _offer(self, call: Call, stations: list[Station]) -> None:
         """Ring these stations for ``call``; the first to answer takes it."""
