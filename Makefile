@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian tools the tests use as independent references and test-signal sources
-DEB_TOOLS := sox espeak-ng multimon-ng minimodem
+# Debian tools the tests use as independent references and test-signal sources, as
+# command or command:package when the package has another name
+DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench setup debs apt clean
@@ -27,7 +28,8 @@ $(STAMP): pyproject.toml setup.py
 	@touch $@
 
 debs:
-	@missing=""; for tool in $(DEB_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for entry in $(DEB_TOOLS); do tool=$${entry%%:*}; package=$${entry#*:}; \
+		command -v $$tool >/dev/null || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt PKGS="$$missing"; fi
 
 apt:

@@ -79,10 +79,11 @@ class MediaLoop:
             self._lateness[self.ticks % LATENESS_HISTORY] = max(late, 0.0)
             try:
                 self.tick()
-            except Exception:  # a fault in one tick must not stop the media clock
+            except Exception:  # a fault in one tick must not stop the media clock...
                 log.exception("media tick failed")
-            for beat in self.heartbeats:
-                beat()
+            else:  # ...but only a tick that worked feeds the watchdog
+                for beat in self.heartbeats:
+                    beat()
             due += TICK_S
             if loop.time() - due > RESYNC_AFTER_S:
                 missed = int((loop.time() - due) / TICK_S)

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import cdr, config_cmd, demo, dsp, run, signal_demo
+from . import cdr, config_cmd, console, demo, dsp, run, signal_demo
 from .errors import CliError
 
-COMMAND_MODULES = (run, demo, cdr, config_cmd, dsp, signal_demo)
+COMMAND_MODULES = (run, console, demo, cdr, config_cmd, dsp, signal_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

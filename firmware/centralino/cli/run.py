@@ -19,6 +19,8 @@ def register(sub) -> None:
     parser.add_argument("--board", choices=("sim", "pi-hat"), help="override board.kind of the configuration")
     parser.add_argument("--database", type=Path, help="override records.database")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--control", type=Path, metavar="PATH",
+                        help="the control socket for centralino console (default /run/centralino/control.sock)")
     parser.set_defaults(handler=run)
 
 
@@ -27,10 +29,16 @@ def run(args) -> int:
     from centralino.config.loader import ConfigError
     from centralino.config.schema import load_settings
     from centralino.daemon import Daemon
+    from centralino.ops.commands import ControlContext
+    from centralino.ops.control import DEFAULT_SOCKET, ControlError, ControlServer
+    from centralino.ops.logbuffer import RingBufferHandler
+    from centralino.ops.systemd import Notifier, ServiceSupervision
     from centralino.records.cdr import CdrStore
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_buffer = RingBufferHandler()
+    logging.getLogger().addHandler(log_buffer)
     try:
         settings = load_settings(args.config)
     except ConfigError as err:
@@ -42,15 +50,30 @@ def run(args) -> int:
         records = CdrStore(database)
         board = open_board(settings, args.board, clock=loop.time)
         daemon = Daemon(settings, board, records, clock=loop.time)
+        service = ServiceSupervision(Notifier(clock=loop.time))
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        service.starting()
         await daemon.start()
+        control = ControlServer(ControlContext(daemon, args.config, log_buffer), args.control or DEFAULT_SOCKET)
+        try:
+            await control.start()
+        except ControlError as err:
+            if args.control:  # asked for explicitly: it must work
+                await daemon.stop()
+                raise CliError(str(err)) from err
+            logging.getLogger("centralino.control").warning("%s; running without a console", err)
+            control = None
+        service.ready(daemon)
         status = daemon.status()
         in_service = sum(p["in_service"] for p in status["ports"])
         print(f"centralino ready: board {status['board']}, {in_service}/{len(status['ports'])} ports "
               f"in service, database {database}", flush=True)
         await stop.wait()
+        service.stopping()
+        if control is not None:
+            await control.stop()
         await daemon.stop()
 
     asyncio.run(main())

@@ -1,0 +1,295 @@
+"""``centralino console``: the technician's console over the daemon's control socket.
+
+With a command (``centralino console status``) it asks once, prints the answer and exits 0, or 1
+with the daemon's error. Without one it is an interactive prompt for an 80-column serial terminal:
+line editing, history and tab completion of command names (readline where the terminal allows),
+plain text without colours, ``help`` and ``quit``.
+"""
+
+from __future__ import annotations
+
+import cmd
+import json
+import os
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+from .errors import CliError
+
+WIDTH = 80
+PROMPT = "centralino> "
+HISTORY_FILE = "~/.centralino_history"
+HISTORY_LENGTH = 500
+TIMEOUT_S = 30.0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("console", help="the technician's console (talks to the running daemon)",
+                            description="Talk to the running centralino over its control socket: one "
+                                        "COMMAND and exit, or an interactive prompt without one.")
+    parser.add_argument("--socket", type=Path, default=None, metavar="PATH",
+                        help="the daemon's control socket (default /run/centralino/control.sock)")
+    parser.add_argument("words", nargs="*", metavar="COMMAND", help="e.g. status, lines, cdr 10, line test fxs1")
+    parser.set_defaults(handler=run)
+
+
+class ConsoleError(CliError):
+    """The daemon could not be reached: exit 1, like a command the daemon refused."""
+
+    def __init__(self, message: str):
+        super().__init__(message, exit_code=1)
+
+
+class Connection:
+    """One connection to the daemon: a request line out, a response line back."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(TIMEOUT_S)
+        try:
+            self._sock.connect(str(path))
+        except FileNotFoundError:
+            raise ConsoleError(f"no control socket at {path}: is centralino running? "
+                               "(systemctl status centralino)") from None
+        except PermissionError:
+            raise ConsoleError(f"permission denied on {path}: the console is for members of the "
+                               "centralino group (ask for: adduser YOU centralino, then log in again)") from None
+        except ConnectionRefusedError:
+            raise ConsoleError(f"nobody answers at {path}: centralino has stopped or is restarting "
+                               "(systemctl status centralino)") from None
+        except OSError as err:
+            raise ConsoleError(f"cannot connect to {path}: {err.strerror or err}") from None
+        self._file = self._sock.makefile("rwb")
+
+    def ask(self, words: list[str]) -> dict:
+        request = {"cmd": words[0] if words else "", "args": words[1:]}
+        try:
+            self._file.write(json.dumps(request).encode() + b"\n")
+            self._file.flush()
+            line = self._file.readline()
+        except (OSError, socket.timeout) as err:
+            raise ConsoleError(f"lost the connection to centralino ({err}); is it restarting?") from None
+        if not line:
+            raise ConsoleError("centralino closed the connection (restarting?)")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self._file.close()
+        self._sock.close()
+
+
+# ----------------------------------------------------------------------------- formatting
+def _cut(text: str, width: int = WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _wrap(text: str, width: int = WIDTH) -> list[str]:
+    """A message or log line folded to the screen, continuation lines indented: nothing lost."""
+    return textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False) or [""]
+
+
+def _uptime(seconds: float) -> str:
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    return (f"{days}d " if days else "") + f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _format_status(r: dict) -> list[str]:
+    ports = r.get("ports") or []
+    in_service = sum(p["in_service"] for p in ports)
+    sb = r.get("switchboard") or {}
+    media = r.get("media") or {}
+    out = [f"centralino {r['version']}  {'ready' if r['ready'] else 'NOT READY'}",
+           f"board     {r['board']}" + (f" (HAT {r['hat']})" if r.get("hat") else "")
+           + (f"  HAT problem: {r['hat_problem']}" if r.get("hat_problem") else ""),
+           f"uptime    {_uptime(r.get('uptime_s') or 0)}",
+           f"ports     {in_service}/{len(ports)} in service",
+           f"calls     {len(sb.get('calls', []))} in progress"]
+    if media:
+        out.append(f"media     {media['ticks']} ticks, {media['overruns']} overruns, "
+                   f"late p99 {media['lateness_p99_ms']} ms")
+    if r.get("config"):
+        out.append(f"config    {r['config']}" + ("  (a reloaded file waits for restart)"
+                                                 if r.get("config_pending_restart") else ""))
+    for p in ports:
+        if not p["in_service"]:
+            out.append(f"FAULT     {p['name']}: {p['fault']}")
+    return out
+
+
+def _format_lines(r: dict) -> list[str]:
+    row = "{port:<6} {kind:<4} {ext:<6} {state:<12} {peer:<8} {fault}"
+    out = [row.format(port="port", kind="kind", ext="ext", state="state", peer="with", fault="fault")]
+    for l in r["lines"]:
+        out.append(row.format(port=l["port"], kind=l["kind"], ext=l["extension"] or "-", state=l["state"],
+                              peer=l["bridged_to"] or "-", fault=l["fault"] or ""))
+    return out
+
+
+def _format_calls(r: dict) -> list[str]:
+    if not r["calls"]:
+        return ["no calls in progress"]
+    row = "{id:<8} {dir:<8} {caller:<12} {called:<12} {state:<10} {ports}"
+    out = [row.format(id="call", dir="dir", caller="caller", called="called", state="state", ports="ports")]
+    for c in r["calls"]:
+        out.append(row.format(id=str(c["id"])[:8], dir=c["direction"][:8], caller=(c["caller"] or "-")[:12],
+                              called=(c["called"] or "-")[:12], state=c["state"][:10],
+                              ports=",".join(c["ports"])))
+    return out
+
+
+def _format_cdr(r: dict) -> list[str]:
+    from .cdr import format_table
+
+    if not r["records"]:
+        return ["no call records yet"]
+    rows = [SimpleNamespace(**record) for record in r["records"]]
+    return format_table(rows, r["timezone"], WIDTH).splitlines()
+
+
+def _format_help(r: dict) -> list[str]:
+    if "help" in r:
+        return r["help"].splitlines()
+    width = max(len(c["usage"]) for c in r["commands"])
+    out = [f"{c['usage']:<{width}}  {c['summary']}" for c in r["commands"]]
+    return out + [f"{'quit':<{width}}  leave the console", "", "help COMMAND explains one command."]
+
+
+def _format_mapping(r) -> list[str]:
+    if isinstance(r, dict):
+        if "message" in r:
+            return [f"{k}: {v}" for k, v in r.items() if k != "message"] + [str(r["message"])]
+        if list(r) == ["lines"]:
+            return list(r["lines"]) or ["(no log lines yet)"]
+        return [f"{k}: {v}" for k, v in r.items()]
+    return [str(r)]
+
+
+FORMATTERS = {"status": _format_status, "lines": _format_lines, "calls": _format_calls, "cdr": _format_cdr,
+              "help": _format_help}
+TABLES = ("lines", "calls", "cdr")  # a table row is cut at the edge; any other line is folded
+
+
+def format_result(words: list[str], result) -> str:
+    """The daemon's answer as plain text lines no wider than 80 columns."""
+    name = words[0] if words else ""
+    try:
+        lines = FORMATTERS.get(name, _format_mapping)(result)
+    except (KeyError, TypeError):  # a newer daemon's answer: still show it
+        lines = _format_mapping(result)
+    if name in TABLES:
+        return "\n".join(_cut(str(line)) for line in lines)
+    return "\n".join(folded for line in lines for folded in _wrap(str(line)))
+
+
+def format_error(message: str, prefix: str = "error: ") -> str:
+    return "\n".join(_wrap(prefix + message))
+
+
+# ----------------------------------------------------------------------------- the prompt
+class Console(cmd.Cmd):
+    prompt = PROMPT
+    intro = "centralino console: help lists the commands, quit leaves; Tab completes."
+
+    def __init__(self, connection: Connection, stdin=None, stdout=None):
+        super().__init__(stdin=stdin, stdout=stdout)
+        self.connection = connection
+        self.commands = self._command_names()
+
+    def _command_names(self) -> list[str]:
+        answer = self.connection.ask(["help"])
+        if not answer.get("ok"):
+            return []
+        return [c["name"] for c in answer["result"]["commands"]]
+
+    def _run(self, words: list[str]) -> None:
+        answer = self.connection.ask(words)
+        if answer.get("ok"):
+            self.stdout.write(format_result(words, answer["result"]) + "\n")
+        else:
+            self.stdout.write(format_error(str(answer.get("error"))) + "\n")
+
+    # cmd.Cmd hooks
+    def emptyline(self) -> bool:
+        return False
+
+    def default(self, line: str) -> bool:
+        if line.strip() == "EOF":
+            self.stdout.write("\n")
+            return True
+        self._run(line.split())
+        return False
+
+    def do_help(self, arg: str) -> None:
+        self._run(["help", *arg.split()])
+
+    def do_quit(self, arg: str) -> bool:
+        return True
+
+    do_exit = do_quit
+
+    def completenames(self, text: str, *ignored) -> list[str]:
+        firsts = sorted({name.split()[0] for name in self.commands} | {"quit"})
+        return [w + " " for w in firsts if w.startswith(text)]
+
+    def completedefault(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
+        before = line[:begidx].split()
+        candidates = [name.split()[len(before)] for name in self.commands
+                      if name.split()[:len(before)] == before and len(name.split()) > len(before)]
+        if before == ["help"]:
+            candidates = [name.split()[0] for name in self.commands]
+        return sorted({c + " " for c in candidates if c.startswith(text)})
+
+    def complete_help(self, text, line, begidx, endidx):
+        return self.completedefault(text, line, begidx, endidx)
+
+
+def _readline_history():
+    """Load the history file if readline is there; returns a function that saves it."""
+    try:
+        import readline
+    except ImportError:
+        return lambda: None
+    path = os.path.expanduser(HISTORY_FILE)
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(HISTORY_LENGTH)
+    readline.set_completer_delims(" \t\n")
+
+    def save() -> None:
+        try:
+            readline.write_history_file(path)
+        except OSError:
+            pass
+    return save
+
+
+def run(args) -> int:
+    from centralino.ops.control import DEFAULT_SOCKET
+
+    path = args.socket or DEFAULT_SOCKET
+    connection = Connection(path)
+    try:
+        if args.words:
+            answer = connection.ask(args.words)
+            if not answer.get("ok"):
+                print(format_error(str(answer.get("error")), "centralino: "), file=sys.stderr)
+                return 1
+            print(format_result(args.words, answer["result"]))
+            return 0
+        save_history = _readline_history()
+        try:
+            Console(connection).cmdloop()
+        except KeyboardInterrupt:
+            print()
+        finally:
+            save_history()
+        return 0
+    finally:
+        connection.close()

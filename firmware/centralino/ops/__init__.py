@@ -1,0 +1,1 @@
+"""Operating the appliance: systemd notification and watchdog, the control socket and its commands."""

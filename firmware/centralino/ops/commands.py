@@ -1,0 +1,229 @@
+"""The control socket's commands: one small function each, found by name.
+
+A command gets the running daemon through a ``ControlContext`` and returns plain data (dicts,
+lists, strings) that the console formats. Wrong arguments raise ``CommandError`` with the usage,
+so a typo gets an answer, never a dropped connection. Commands that change state (or drive a
+line) are ``audited``: the server logs who ran them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+CDR_DEFAULT = 20
+CDR_MAX = 1000
+LOG_TAIL_DEFAULT = 20
+
+
+class CommandError(ValueError):
+    """A request the daemon cannot carry out; the message goes back to the technician."""
+
+
+@dataclass
+class ControlContext:
+    """What commands may use: the daemon, its configuration file and the log ring buffer."""
+
+    daemon: object
+    config_path: Path | None = None
+    log_buffer: object | None = None
+    pending_settings: object | None = None  # validated by ``config reload``, applied at restart
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # one or two words: "status", "config reload"
+    usage: str
+    summary: str
+    details: str
+    handler: Callable[[ControlContext, list[str]], object]
+    max_args: int = 0
+    audited: bool = False
+
+    def help(self) -> str:
+        return f"usage: {self.usage}\n{self.summary}" + (f"\n{self.details}" if self.details else "")
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, usage: str, summary: str, details: str = "", max_args: int = 0,
+            audited: bool = False):
+    def register(handler):
+        COMMANDS[name] = Command(name, usage, summary, details, handler, max_args, audited)
+        return handler
+    return register
+
+
+def resolve(cmd: str, args: list[str]) -> tuple[Command, list[str]]:
+    """Find the command for ``cmd`` and ``args`` (``"config", ["reload"]`` or ``"config reload"``)."""
+    words = cmd.split() + list(args)
+    if not words:
+        raise CommandError("empty command; try: help")
+    if len(words) >= 2 and f"{words[0]} {words[1]}" in COMMANDS:
+        found, rest = COMMANDS[f"{words[0]} {words[1]}"], words[2:]
+    elif words[0] in COMMANDS:
+        found, rest = COMMANDS[words[0]], words[1:]
+    else:
+        subs = sorted(name for name in COMMANDS if name.split()[0] == words[0])
+        if subs:
+            raise CommandError(f"{words[0]}: say which: {', '.join(subs)}")
+        raise CommandError(f"unknown command {' '.join(words)!r}; commands: {', '.join(names())}")
+    if len(rest) > found.max_args:
+        raise CommandError(f"{found.name}: too many arguments {' '.join(rest)!r}; usage: {found.usage}")
+    return found, rest
+
+
+def names() -> list[str]:
+    return sorted(COMMANDS)
+
+
+def _count(cmd: Command, args: list[str], default: int, maxval: int) -> int:
+    if not args:
+        return default
+    try:
+        n = int(args[0])
+    except ValueError:
+        raise CommandError(f"{cmd.name}: N must be a whole number, got {args[0]!r}; usage: {cmd.usage}") from None
+    if not 1 <= n <= maxval:
+        raise CommandError(f"{cmd.name}: N must be 1..{maxval}, got {n}; usage: {cmd.usage}")
+    return n
+
+
+def _switchboard(ctx: ControlContext):
+    if ctx.daemon.switchboard is None:
+        raise CommandError("the switchboard is still starting; try again in a moment")
+    return ctx.daemon.switchboard
+
+
+# ----------------------------------------------------------------------------- commands
+@command("help", "help [COMMAND]", "list the commands, or explain one", max_args=2)
+def help_(ctx: ControlContext, args: list[str]):
+    if not args:
+        return {"commands": [{"name": c.name, "usage": c.usage, "summary": c.summary}
+                             for c in (COMMANDS[n] for n in names())]}
+    name = " ".join(args)
+    if name in COMMANDS:
+        return {"help": COMMANDS[name].help()}
+    subs = [COMMANDS[n] for n in names() if n.split()[0] == args[0]]
+    if not subs:
+        raise CommandError(f"help: no command {name!r}; commands: {', '.join(names())}")
+    return {"help": "\n\n".join(c.help() for c in subs)}
+
+
+@command("status", "status", "the daemon: version, board, uptime, ports, media clock, calls")
+def status(ctx: ControlContext, args: list[str]):
+    result = ctx.daemon.status()
+    result["config"] = str(ctx.config_path) if ctx.config_path else None
+    result["config_pending_restart"] = ctx.pending_settings is not None
+    return result
+
+
+def _line_state(status: dict) -> str:
+    if not status["in_service"]:
+        return "fault"
+    if "state" in status:
+        return status["state"]
+    if status.get("ringing"):
+        return "ringing"
+    return "off-hook" if status.get("off_hook") else "idle"
+
+
+@command("lines", "lines", "every port with its state, extension and fault")
+def lines(ctx: ControlContext, args: list[str]):
+    extension = {e.port: e.number for e in ctx.daemon.settings.extensions}
+    rows = []
+    for channel in ctx.daemon.channels.values():
+        s = channel.status()
+        rows.append({"port": s["name"], "kind": s["kind"], "extension": extension.get(s["name"]),
+                     "state": _line_state(s), "in_service": s["in_service"], "fault": s["fault"],
+                     "bridged_to": s["bridged_to"]})
+    return {"lines": rows}
+
+
+@command("calls", "calls", "the calls in progress")
+def calls(ctx: ControlContext, args: list[str]):
+    return {"calls": [call.status() for call in _switchboard(ctx).calls]}
+
+
+@command("cdr", "cdr [N]", f"the last N call records (default {CDR_DEFAULT}, at most {CDR_MAX})",
+         max_args=1)
+def cdr(ctx: ControlContext, args: list[str]):
+    n = _count(COMMANDS["cdr"], args, CDR_DEFAULT, CDR_MAX)
+    return {"timezone": ctx.daemon.settings.comune.timezone,
+            "records": [row.as_dict() for row in ctx.daemon.records.last(n)]}
+
+
+def _load(ctx: ControlContext):
+    from centralino.config.loader import ConfigError
+    from centralino.config.schema import load_settings
+
+    if ctx.config_path is None:
+        raise CommandError("this daemon was started without a configuration file to check")
+    try:
+        return load_settings(ctx.config_path)
+    except ConfigError as err:
+        raise CommandError(f"configuration refused: {err}") from None
+    except OSError as err:
+        raise CommandError(f"configuration refused: {ctx.config_path}: {err.strerror}") from None
+
+
+def _summary(settings) -> str:
+    return (f"{len(settings.board.ports)} ports, {len(settings.extensions)} extensions, "
+            f"{len(settings.groups)} groups, {len(settings.lines)} lines")
+
+
+@command("config check", "config check", "validate the configuration file again (it may have been edited)")
+def config_check(ctx: ControlContext, args: list[str]):
+    settings = _load(ctx)
+    return {"file": str(ctx.config_path), "ok": True, "summary": _summary(settings)}
+
+
+@command("config reload", "config reload", "validate the configuration file and take it on at restart",
+         details="A file with a problem is refused and the running configuration stays.\n"
+                 "Hot reload is not built yet: a valid file is accepted but applies at the next\n"
+                 "restart (systemctl restart centralino); until then the running one serves calls.",
+         audited=True)
+def config_reload(ctx: ControlContext, args: list[str]):
+    settings = _load(ctx)
+    ctx.pending_settings = settings
+    return {"file": str(ctx.config_path), "ok": True, "applied": False, "summary": _summary(settings),
+            "message": "validated; applies at the next restart (hot reload is not built yet); "
+                       "the running configuration is unchanged"}
+
+
+@command("line test", "line test PORT", "measure a port's voltages and loop current",
+         details="FXS (a phone): tip, ring and battery volts, loop current, hook state.\n"
+                 "FXO (an exchange line): line volts, polarity, loop current, line present.",
+         max_args=1, audited=True)
+def line_test(ctx: ControlContext, args: list[str]):
+    cmd = COMMANDS["line test"]
+    if not args:
+        raise CommandError(f"line test: which port? usage: {cmd.usage}; ports: {', '.join(ctx.daemon.channels)}")
+    channel = ctx.daemon.channels.get(args[0])
+    if channel is None:
+        raise CommandError(f"line test: no port {args[0]!r}; ports: {', '.join(ctx.daemon.channels)}")
+    if not channel.in_service:
+        raise CommandError(f"line test: {channel.name} is out of service: {channel.fault}")
+    result = {"port": channel.name, "kind": channel.kind}
+    if channel.kind == "fxs":
+        d = channel.driver.diagnostics()
+        result.update(tip_v=round(d.tip_v, 1), ring_v=round(d.ring_v, 1), battery_v=round(d.battery_v, 1),
+                      loop_current_ma=round(d.loop_current_ma, 1), off_hook=channel.off_hook)
+    elif channel.kind == "fxo":
+        line = channel.driver.line_status()
+        result.update(line_voltage_v=line.voltage_v, polarity=line.polarity,
+                      loop_current_ma=round(line.loop_current_ma, 1), line_present=line.line_present,
+                      state=channel.state)
+    else:
+        raise CommandError(f"line test: {channel.name} is a {channel.kind} port; only fxs and fxo are measured")
+    return result
+
+
+@command("log tail", "log tail [N]", f"the last N log lines (default {LOG_TAIL_DEFAULT})", max_args=1)
+def log_tail(ctx: ControlContext, args: list[str]):
+    if ctx.log_buffer is None:
+        raise CommandError("log tail: this daemon keeps no log in memory; use journalctl -u centralino")
+    n = _count(COMMANDS["log tail"], args, LOG_TAIL_DEFAULT, ctx.log_buffer.capacity)
+    return {"lines": ctx.log_buffer.tail(n)}
