@@ -9,12 +9,15 @@ on every FXS port and a PSTN exchange with one subscriber line per FXO port.
 
 from __future__ import annotations
 
+import tempfile
 import time
 
 from centralino.drivers.hat_eeprom import encode_image
 
 from .buses import GpioLine, SimGPIO, SimPcmBus, SimSMBus, SimSPI
 from .eeprom import At24c32
+from .modem import ModemSim
+from .modem_network import MobileNetwork
 from .phone import AnalogPhone
 from .pstn import PstnExchange
 from .si321x import Si321x
@@ -59,6 +62,23 @@ class SimBoard:
         self.voices = iter(voices)  # the rest are for remote parties
         image = encode_image(HAT_VENDOR, hat_product or board.hat, HAT_PRODUCT_ID, 1, HAT_UUID)
         self.eeprom = At24c32(image)
+        self.mobile_network = MobileNetwork()
+        self.modem: ModemSim | None = None
+        self._modem_dir: tempfile.TemporaryDirectory | None = None
+        if settings.gsm is not None:
+            # the modem's ports are ptys behind symlinks, as udev gives /dev/gsm-at on the Pi
+            self._modem_dir = tempfile.TemporaryDirectory(prefix="centralino-modem-")
+            self.modem = ModemSim(settings.gsm.dialect, self._modem_dir.name, self.mobile_network, seed=seed)
+
+    async def start(self) -> None:
+        if self.modem is not None:
+            await self.modem.start()
+
+    async def stop(self) -> None:
+        if self.modem is not None:
+            await self.modem.close()
+            self._modem_dir.cleanup()
+            self.modem = None
 
     def next_voice(self) -> Voice:
         return Voice(next(self.voices))

@@ -100,6 +100,15 @@ class Scenario:
     def exchange(self):
         return self.world.exchange
 
+    @property
+    def modem(self):
+        """The simulated GSM modem (None when the configuration has no ``gsm`` section)."""
+        return self.world.modem
+
+    @property
+    def mobile_network(self):
+        return self.world.mobile_network
+
     def remote(self, number: str, **options):
         """A party in the outside world with its own voice (answer_after_s, busy...)."""
         return self.exchange.add_party(number, self.world.next_voice(), **options)

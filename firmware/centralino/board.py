@@ -40,6 +40,20 @@ class Board:
     world: object | None = None  # the simulator's world face (phones, exchange), None on the Pi
     hat: HatInfo | None = None
     hat_problem: str | None = None
+    gsm_ports: tuple[str, str] | None = None  # (AT port, audio port): udev symlinks on the Pi
+    gsm_power_key: object | None = None
+
+    async def start(self) -> None:
+        """Bring up what the board needs before the drivers (the simulated modem's ptys)."""
+        if self.world is not None:
+            await self.world.start()
+            if self.world.modem is not None:
+                self.gsm_ports = (self.world.modem.at_path, self.world.modem.audio_path)
+
+    async def stop(self) -> None:
+        self.close()
+        if self.world is not None:
+            await self.world.stop()
 
     async def reset_shared_lines(self) -> None:
         """Pulse reset lines wired to several chips once, before any driver starts."""
@@ -72,6 +86,8 @@ class Board:
                     bus.close()
         for line in self.shared_resets:
             line.close()
+        if self.gsm_power_key is not None:
+            self.gsm_power_key.close()
         self.hat_bus.close()
         close = getattr(self.pcm, "close", None)
         if close:
@@ -98,7 +114,13 @@ def open_board(settings, kind: str | None = None, clock=None, sim=None) -> Board
         from centralino.drivers.pcm_stream import PcmStream
 
         pcm = PcmStream(getattr(settings.board, "pcm_device", "hw:0"), settings.board.pcm_slots)
-        return _wire(settings, kind, periphery.SPI, periphery.GPIO, smbus2.SMBus, pcm)
+        board = _wire(settings, kind, periphery.SPI, periphery.GPIO, smbus2.SMBus, pcm)
+        if settings.gsm is not None:
+            board.gsm_ports = (settings.gsm.at_port, settings.gsm.audio_port)
+            if settings.gsm.power_key_gpio is not None:
+                board.gsm_power_key = periphery.GPIO(settings.board.gpiochip, settings.gsm.power_key_gpio,
+                                                     "high", label="gsm-power-key")
+        return board
     raise ValueError(f"unknown board kind {kind!r}: expected 'sim' or 'pi-hat'")
 
 

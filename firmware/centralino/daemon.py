@@ -8,6 +8,7 @@ is marked faulty while the others go into service, and only then is the daemon r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ class Daemon:
             log.warning("%d call(s) were cut by the last stop and are recorded as interrupted",
                         self.recovered_calls)
         self.board.check_hat(self.settings.board.hat)
+        await self.board.start()
         await self.board.reset_shared_lines()
         self.channels = build_channels(self.settings, self.board, self.clock)
         results = await asyncio.gather(*(ch.start() for ch in self.channels.values()), return_exceptions=True)
@@ -53,13 +55,15 @@ class Daemon:
                     channel.mark_faulty(f"{type(result).__name__}: {result}")
                 log.error("port %s out of service: %s", channel.name, channel.fault)
                 continue
-            fd = channel.driver.irq_fd
-            loop.add_reader(fd, channel.service_interrupt)
-            self._readers.append(fd)
+            fd = getattr(channel.driver, "irq_fd", None)
+            if fd is not None:
+                loop.add_reader(fd, channel.service_interrupt)
+                self._readers.append(fd)
         self.switchboard = Switchboard(self.settings, self.channels, self.records, self.clock, self.wall_clock)
         slots = [(port.timeslot, self.channels[port.name]) for port in self.settings.board.ports]
+        own_audio = [ch for ch in self.channels.values() if hasattr(ch, "exchange_audio")]
         self.media = MediaLoop(self.board.pcm, self.settings.board.pcm_slots, slots, self.clock,
-                               after_tick=self.switchboard.tick)
+                               after_tick=self.switchboard.tick, own_audio=own_audio)
         self.media.start()
         self.started_at_s = began
         self.ready_after_s = self.clock() - began
@@ -78,10 +82,12 @@ class Daemon:
         self._readers.clear()
         for channel in self.channels.values():
             try:
-                channel.close()
+                closing = channel.close()
+                if inspect.isawaitable(closing):
+                    await closing
             except Exception:
                 log.exception("closing %s", channel.name)
-        self.board.close()
+        await self.board.stop()
         self.records.close()
 
     def status(self) -> dict:

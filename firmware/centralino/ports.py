@@ -5,6 +5,8 @@ from __future__ import annotations
 from centralino.channels.base import Channel
 from centralino.channels.fxo import HANGUP_SIGNALS, FxoChannel
 from centralino.channels.fxs import FxsChannel
+from centralino.channels.gsm import GsmChannel
+from centralino.drivers.gsm_modem import GsmModem
 from centralino.drivers.proslic import ProSlic
 from centralino.drivers.si3050 import Si3050Daa
 
@@ -25,4 +27,9 @@ def build_channels(settings, board, clock) -> dict[str, Channel]:
                                law=LAW, country=port.country or "ITALY", clock=clock)
             channels[port.name] = FxoChannel(port.name, driver, clock,
                                              hangup_detect=hangup.get(port.name, HANGUP_SIGNALS))
+    if settings.gsm is not None:
+        at_port, audio_port = board.gsm_ports
+        modem = GsmModem(at_port, dialect=settings.gsm.dialect, audio_path=audio_port, clock=clock,
+                         power_key=board.gsm_power_key)
+        channels["gsm"] = GsmChannel("gsm", modem, clock)
     return channels

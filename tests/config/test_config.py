@@ -126,3 +126,20 @@ def test_config_check_command(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == f"centralino: {bad}:{_line_of(bad, 'fxs9')}: extensions[4].port: " \
                                "unknown port 'fxs9' (expected one of fxs1, fxs2, fxs3, fxs4, fxs5, fxs6, fxs7, fxs8)"
+
+
+def test_gsm_section(tmp_path):
+    text = EXAMPLE.read_text() + "\ngsm:\n  dialect: sim7600\n  incoming: sportello_cittadini\n"
+    path = tmp_path / "gsm.yaml"
+    path.write_text(text)
+    gsm = load_settings(path).gsm
+    assert (gsm.dialect, gsm.at_port, gsm.audio_port, gsm.incoming) == \
+        ("sim7600", "/dev/gsm-at", "/dev/gsm-audio", "sportello_cittadini")
+    assert load_settings(EXAMPLE).gsm is None
+    path.write_text(text.replace("  incoming: sportello_cittadini\n", "  incoming: ufficio_nessuno\n"))
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert f"{path}:{_line_of(path, 'ufficio_nessuno')}: gsm.incoming: 'ufficio_nessuno' is neither" in str(err.value)
+    path.write_text(text.replace("dialect: sim7600", "dialect: nokia3310"))
+    with pytest.raises(ConfigError, match=r"gsm.dialect: 'nokia3310' is not valid \(expected one of sim7600, ec25\)"):
+        load_settings(path)

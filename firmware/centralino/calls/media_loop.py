@@ -29,8 +29,10 @@ LATENESS_HISTORY = 3000  # one minute of ticks
 
 class MediaLoop:
     def __init__(self, pcm, slots: int, ports: list[tuple[int, Channel]], clock: Callable[[], float],
-                 law: str = "alaw", after_tick: Callable[[], None] | None = None):
+                 law: str = "alaw", after_tick: Callable[[], None] | None = None,
+                 own_audio: list[Channel] | None = None):
         self.pcm = pcm
+        self.own_audio = own_audio or []  # channels with their own audio port (the GSM modem)
         self.slots = slots
         self.ports = ports
         self.clock = clock
@@ -65,6 +67,8 @@ class MediaLoop:
             for channel in channels:
                 if channel.in_service:
                     channel.tick()
+        for channel in self.own_audio:
+            channel.exchange_audio()
         self.after_tick()
         self.ticks += 1
 

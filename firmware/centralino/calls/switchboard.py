@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from centralino.channels import events as ev
 from centralino.channels.base import Channel
 from centralino.channels.fxo import FxoChannel
+from centralino.channels.gsm import GsmChannel
 from centralino.channels.fxs import FxsChannel
 from centralino.channels.sources import ToneSource, tone
 from centralino.media.callerid import CallerId
@@ -77,7 +78,7 @@ class Switchboard:
             station = self.station_for(channel)
             if station is not None:
                 self._station_event(station, event)
-            elif isinstance(channel, FxoChannel):
+            elif isinstance(channel, (FxoChannel, GsmChannel)):
                 self._line_event(channel, event)
         except Exception:  # one call's fault must not take the switchboard down
             log.exception("error handling %s on %s", type(event).__name__, channel.name)
@@ -97,7 +98,7 @@ class Switchboard:
         elif isinstance(event, ev.Flash):
             self._flash(station)
 
-    def _line_event(self, line: FxoChannel, event) -> None:
+    def _line_event(self, line: FxoChannel | GsmChannel, event) -> None:
         call = self._call_on(line)
         if isinstance(event, ev.Incoming):
             self._incoming(line)
@@ -271,18 +272,22 @@ class Switchboard:
         self._open_record(call)
         station.call, station.state = call, "talking"
         station.channel.play(None)
-        line.dial(number)
+        line.dial(number, emergency=emergency)
         self._bridge(station.channel, line)
         call.state = "ringing"
         self._note("outside-call", ext=station.number, number=number, line=line.name,
                    emergency=emergency)
 
-    def _free_line(self, emergency: bool) -> FxoChannel | None:
+    def _free_line(self, emergency: bool) -> FxoChannel | GsmChannel | None:
+        """A free PSTN line; for an emergency call then the GSM modem, then an ordinary call's line."""
         lines = [self.channels[p] for p in self.lines if p in self.channels and self.channels[p].in_service]
         for line in lines:
             if line.idle:
                 return line
         if emergency:
+            modem = self.channels.get("gsm")
+            if isinstance(modem, GsmChannel) and modem.idle_for_emergency:
+                return modem
             return self._line_for_emergency(lines)
         return None
 
@@ -306,10 +311,12 @@ class Switchboard:
                 return line
         return None
 
-    def _incoming(self, line: FxoChannel) -> None:
+    def _incoming(self, line: FxoChannel | GsmChannel) -> None:
         call = self._new_call("inbound", line, "", "")
         route = self.lines.get(line.name)
         destination = route.incoming if route else self.settings.dialplan.operator
+        if isinstance(line, GsmChannel):
+            destination = self.settings.gsm.incoming or self.settings.dialplan.operator
         call.called = route.number if route and route.number else destination
         call.route.append(f"line:{line.name}")
         if destination in self.stations:
@@ -357,7 +364,7 @@ class Switchboard:
         self._stop_ringing(call, keep=station)
         station.channel.stop_ringing()
         waiting = call.waiting_party()
-        if isinstance(waiting, FxoChannel) and waiting.state == "ringing":
+        if isinstance(waiting, (FxoChannel, GsmChannel)) and waiting.state == "ringing":
             waiting.answer()
         if waiting is not None:
             waiting.play(None)
@@ -447,7 +454,7 @@ class Switchboard:
             leg.play(None)
             leg.peer = None
             station = self.station_for(leg)
-            if isinstance(leg, FxoChannel):
+            if isinstance(leg, (FxoChannel, GsmChannel)):
                 leg.hangup()
             elif station is not None and leg is not by:
                 if station.held is call:

@@ -82,7 +82,7 @@ class FxoChannel(Channel):
         self.state = "connected"
         self._progress = ProgressToneDetector(names=("busy", "congestion"))
 
-    def dial(self, number: str) -> None:
+    def dial(self, number: str, emergency: bool = False) -> None:
         """Seize the line for an outgoing call and dial ``number`` once the exchange is ready.
 
         A line released less than RELEASE_GUARD_S ago waits on hook first, so that the new

@@ -265,6 +265,27 @@ class Records:
 
 
 @dataclass(frozen=True)
+class Gsm:
+    """The GSM modem: a path for emergency calls when no line is free, and a line of its own."""
+    dialect: str
+    at_port: str
+    audio_port: str
+    incoming: str
+    power_key_gpio: int | None
+    origin: Origin = _origin()
+
+    @classmethod
+    def from_node(cls, node: ConfigNode) -> "Gsm":
+        return cls(dialect=node.get_choice("dialect", ("sim7600", "ec25")),
+                   at_port=node.get_str("at_port", "/dev/gsm-at", pattern=r"/dev/\S+", expected="a /dev path"),
+                   audio_port=node.get_str("audio_port", "/dev/gsm-audio", pattern=r"/dev/\S+",
+                                           expected="a /dev path"),
+                   incoming=node.get_str("incoming", ""),
+                   power_key_gpio=node.get_int("power_key_gpio", None, minval=0, maxval=53),
+                   origin=node.origin())
+
+
+@dataclass(frozen=True)
 class Settings:
     comune: Comune
     board: Board
@@ -275,6 +296,7 @@ class Settings:
     features: Features
     records: Records
     source_path: str = ""
+    gsm: Gsm | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.board.ports if p.name == name), None)
@@ -303,7 +325,8 @@ def load_settings(path) -> Settings:
         dialplan=Dialplan.from_node(root.get_section("dialplan", {})),
         features=Features.from_node(root.get_section("features", {})),
         records=Records.from_node(root.get_section("records", {}), path.parent),
-        source_path=str(path))
+        source_path=str(path),
+        gsm=Gsm.from_node(root.get_section("gsm")) if root.has("gsm") else None)
     root.check_unused()
     if not settings.extensions:
         raise ConfigError(path, root.key_line("extensions"), "extensions",
@@ -382,6 +405,9 @@ def _check_lines(s: Settings) -> None:
         used.add(line.port)
         if s.extension(line.incoming) is None and s.group(line.incoming) is None:
             raise line.origin.error("incoming", f"'{line.incoming}' is neither an extension number nor a group name")
+    gsm = s.gsm
+    if gsm is not None and gsm.incoming and s.extension(gsm.incoming) is None and s.group(gsm.incoming) is None:
+        raise gsm.origin.error("incoming", f"'{gsm.incoming}' is neither an extension number nor a group name")
 
 
 def _check_features(s: Settings) -> None:

@@ -1,0 +1,122 @@
+"""GSM channel: the mobile network through the modem, as one more outside line.
+
+It is the emergency path when no PSTN line is free (the modem can place 112 without a SIM) and
+a line of its own for calls to the modem's number. The driver's events become the same channel
+events an FXO line gives, so the switchboard treats both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+
+from centralino.drivers import gsm_events as gsm
+from centralino.drivers.errors import ChipError
+from centralino.media.callerid import CallerId
+from centralino.media.frames import silence
+
+from . import events as ev
+from .base import Channel
+
+log = logging.getLogger("centralino.channels.gsm")
+
+# a modem that lost its network or SIM can still place emergency calls
+EMERGENCY_STATES = ("ready", "no_sim", "no_service")
+
+
+class GsmChannel(Channel):
+    kind = "gsm"
+
+    def __init__(self, name: str, modem, clock):
+        super().__init__(name, clock, modem)
+        self.state = "idle"  # idle, ringing, outgoing, connected
+        self._tasks: set[asyncio.Task] = set()
+        modem.set_listener(self._on_modem_event)
+
+    async def close(self) -> None:
+        """Unlike the HAT's channels, closing the modem is a coroutine: the daemon awaits it."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.driver.close()
+
+    @property
+    def idle(self) -> bool:
+        return self.state == "idle" and self.in_service and self.driver.state == "ready"
+
+    @property
+    def idle_for_emergency(self) -> bool:
+        return self.state == "idle" and self.driver.state in EMERGENCY_STATES
+
+    # -- actions
+    def answer(self) -> None:
+        self.state = "connected"
+        self._spawn(self.driver.answer())
+
+    def dial(self, number: str, emergency: bool = False) -> None:
+        self.state = "outgoing"
+        self._spawn(self._dial(number, emergency))
+
+    async def _dial(self, number: str, emergency: bool) -> None:
+        try:
+            await self.driver.dial(number, emergency=emergency)
+        except ChipError as err:
+            log.error("%s: dialling %s failed: %s", self.name, number, err)
+            if self.state == "outgoing":
+                self.state = "idle"
+                self.emit(ev.RemoteHangup("failed", self.clock()))
+
+    def hangup(self) -> None:
+        if self.state != "idle":
+            self._spawn(self.driver.hangup())
+        self.state = "idle"
+        self.peer = None
+        self.source = None
+
+    # -- audio: the modem's own port, not the HAT's PCM bus
+    def exchange_audio(self) -> None:
+        frame = self.driver.read_frame() if self.state == "connected" else None
+        self.receive(frame if frame is not None else silence())
+        outgoing = self.transmit()
+        if self.state == "connected":
+            self.driver.write_frame(np.asarray(outgoing, dtype=np.int16))
+
+    # -- events
+    def _on_modem_event(self, event) -> None:
+        now = self.clock()
+        if isinstance(event, gsm.IncomingCall) and self.state == "idle":
+            self.state = "ringing"
+            self.emit(ev.Incoming(now))
+            cid = CallerId(number=event.number) if event.number else CallerId(number_absent="P")
+            self.emit(ev.CallerIdReceived(cid, now))
+        elif isinstance(event, gsm.CallAnswered) and self.state == "outgoing":
+            self.state = "connected"
+            self.emit(ev.Answered(now))
+        elif isinstance(event, gsm.CallEnded):
+            self._ended(event.reason, now)
+        elif isinstance(event, gsm.ModemLost):
+            self.mark_faulty(f"modem lost: {event.reason}")
+            self._ended("modem lost", now)
+        elif isinstance(event, gsm.ModemRecovered):
+            self.fault = None
+
+    def _ended(self, reason: str, now: float) -> None:
+        state, self.state = self.state, "idle"
+        if state == "ringing":
+            self.emit(ev.RingingStopped(now))
+        elif state == "outgoing" and reason in ("busy", "no answer", "unreachable"):
+            self.emit(ev.Progress("busy" if reason == "busy" else "congestion", now))
+            self.emit(ev.RemoteHangup(reason, now))
+        elif state in ("outgoing", "connected"):
+            self.emit(ev.RemoteHangup(reason, now))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def status(self) -> dict:
+        status = super().status()
+        status.update(state=self.state, modem=self.driver.status())
+        return status
