@@ -138,11 +138,14 @@ def test_emergency_number_goes_out_at_once_without_the_prefix(tmp_path):
                       timeout_s=15)
         since = await listen(s, 2.0)
         talked = hear_each_other(phone, carabinieri, since)
+        alert = [c["called"] for c in s.switchboard.status()["emergency_calls"]]
         phone.on_hook()
         rows = await finished(s, 1)
-        return dialled_at, s.events("outside-call"), talked, s.exchange.dialled_numbers, rows[-1]
+        after = s.switchboard.status()["emergency_calls"]
+        return dialled_at, s.events("outside-call"), talked, s.exchange.dialled_numbers, rows[-1], alert, after
 
-    dialled_at, placed, talked, dialled, row = play(tmp_path, story)
+    dialled_at, placed, talked, dialled, row, alert, after = play(tmp_path, story)
+    assert alert == ["112"] and after == []  # the console and LEDs see it while it lasts
     assert [e[2]["emergency"] for e in placed] == [True]
     assert placed[0][0] <= dialled_at  # no waiting for the inter-digit timeout
     assert dialled == ["112"]

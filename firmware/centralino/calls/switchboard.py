@@ -69,8 +69,10 @@ class Switchboard:
 
     def status(self) -> dict:
         return {"calls": [c.status() for c in self.calls],
+                "emergency_calls": [c.status() for c in self.calls if c.emergency],
                 "stations": [s.status() for s in self.stations.values()],
-                "lines": [self.channels[p].status() for p in self.lines if p in self.channels]}
+                "lines": [self.channels[p].status() for p in self.lines if p in self.channels]
+                + ([self.channels["gsm"].status()] if "gsm" in self.channels else [])}
 
     # ------------------------------------------------------------------ events
     def on_event(self, channel: Channel, event) -> None:
@@ -258,6 +260,8 @@ class Switchboard:
         call = self._new_call("outbound", station.channel, station.number, number, station.name)
         call.emergency = emergency
         call.route.append(f"ext:{station.number}")
+        if emergency:
+            log.critical("EMERGENCY call to %s from extension %s (%s)", number, station.number, station.name)
         line = self._free_line(emergency)
         if line is None:
             call.route.append("no-free-line")
