@@ -237,7 +237,6 @@ class Switchboard:
         targets = [self.stations[match.target]] if match.kind == "extension" else \
             [self.stations[m] for m in self.groups[match.target].members]
         called = match.target if match.kind == "extension" else (self.groups[match.target].number or match.target)
-        enquiry = station.held is not None
         call = self._new_call("internal", station.channel, station.number, called, station.name)
         call.route.append(f"ext:{station.number}")
         call.route.append(f"{match.kind}:{match.target}")
@@ -249,8 +248,6 @@ class Switchboard:
             cause = Cause.USER_BUSY if any(t.channel.in_service for t in targets) else Cause.TEMPORARY_FAILURE
             self._end(call, cause, None)
             self._tone(station, "busy" if cause == Cause.USER_BUSY else "congestion")
-            if enquiry:
-                station.state = "tone"
             return
         station.state = "calling"
         station.channel.play(tone("ringback"))
