@@ -36,6 +36,10 @@ class Call:
     transferred_by: object | None = None  # the station that transferred it (for the recall)
     outside_line: Channel | None = None  # the FXO line of an outbound call
     far_end_tone: str | None = None
+    started_s: float = 0.0  # on the media clock
+    failover: bool = False  # arrived while failover was active: goes to the mobile
+    forwarded: bool = False
+    announcing: bool = False  # the caller hears the mobile's number, then the call ends
     caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable  # progress tone heard from the far end (busy, congestion)
 
     def __post_init__(self):

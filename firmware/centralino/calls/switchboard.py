@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+
+import numpy as np
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -20,6 +22,8 @@ from centralino.channels.fxo import FxoChannel
 from centralino.channels.gsm import GsmChannel
 from centralino.channels.fxs import FxsChannel
 from centralino.channels.sources import ToneSource, tone
+from centralino.channels.sources import SamplesSource
+from centralino.flows.failover import FailoverMonitor
 from centralino.media.callerid import CallerId
 
 from .call import Call
@@ -30,6 +34,8 @@ from .station import Station
 log = logging.getLogger("centralino.calls")
 
 DIAL_TONE_TIMEOUT_S = 15.0  # off-hook without dialling: congestion tone
+FAILOVER_CHECK_S = 1.0
+CALLER_ID_WAIT_S = 4.0  # a forwarded line call is answered once its caller ID had time to arrive
 FINISHED_KEPT = 200
 
 
@@ -57,6 +63,15 @@ class Switchboard:
                                  tuple(settings.dialplan.emergency_numbers), settings.features.pickup)
         for channel in channels.values():
             channel.listener = self.on_event
+        self.failover: FailoverMonitor | None = None
+        self._next_failover_check_s = 0.0
+        if settings.failover is not None:
+            from centralino.flows.phrases import PhraseLibrary
+
+            self.phrases = PhraseLibrary()
+            lines = [channels[p] for p in self.lines if p in channels]
+            self.failover = FailoverMonitor(settings, lines, channels.get("gsm"), clock, self.wall_clock,
+                                            notify=self._note)
 
     # ------------------------------------------------------------------ observation
     def _note(self, kind: str, **details) -> None:
@@ -69,6 +84,7 @@ class Switchboard:
 
     def status(self) -> dict:
         return {"calls": [c.status() for c in self.calls],
+                "failover": self.failover.status() if self.failover else None,
                 "emergency_calls": [c.status() for c in self.calls if c.emergency],
                 "stations": [s.status() for s in self.stations.values()],
                 "lines": [self.channels[p].status() for p in self.lines if p in self.channels]
@@ -115,18 +131,25 @@ class Switchboard:
             for station in call.ringing:
                 station.channel.set_caller_id(self._caller_id_for(call))
             self._note("caller-id", line=line.name, number=cid.number or "(withheld)")
+            if call.failover and not call.forwarded:
+                self._forward(call)
         elif isinstance(event, ev.RingingStopped):
             self._end(call, Cause.ORIGINATOR_CANCEL, line)
         elif isinstance(event, ev.Answered):
             if call.answered_at is None:
                 self._mark_answered(call)
+            if call.failover and line is call.outside_line:
+                self._connect_forwarded(call)
         elif isinstance(event, ev.Progress):
             if event.tone in ("busy", "congestion"):
                 call.far_end_tone = event.tone
             self._note("progress", line=line.name, tone=event.tone)
         elif isinstance(event, ev.RemoteHangup):
             self._note("far-end-hangup", line=line.name, how=event.how)
-            self._end(call, Cause.NORMAL_CLEARING, line)
+            if call.failover and line is call.outside_line and call.answered_at is None:
+                self._announce_mobile_number(call)  # the mobile did not answer: say its number
+            else:
+                self._end(call, Cause.NORMAL_CLEARING, line)
 
     # ------------------------------------------------------------------ stations
     def _off_hook(self, station: Station) -> None:
@@ -223,7 +246,7 @@ class Switchboard:
     # ------------------------------------------------------------------ placing calls
     def _new_call(self, direction: str, origin: Channel, caller: str, called: str, name: str = "") -> Call:
         call = Call(direction=direction, origin=origin, caller=caller, called=called,
-                    started_at=self.wall_clock(), caller_name=name)
+                    started_at=self.wall_clock(), caller_name=name, started_s=self.clock())
         call.use_port(origin.name)
         self.calls.append(call)
         return call
@@ -327,6 +350,13 @@ class Switchboard:
             targets = [self.stations[m] for m in self.groups[destination].members]
             call.route.append(f"group:{destination}")
         call.targets = list(targets)
+        if self.failover is not None and self.failover.active:
+            call.failover, call.targets = True, []  # nobody here is rung: it goes to the mobile
+            call.route.append("failover")
+            self._open_record(call)
+            call.state = "ringing"
+            self._note("incoming", line=line.name, to=f"failover:{self.settings.failover.mobile_number}")
+            return
         self._open_record(call)
         call.state = "ringing"
         self._note("incoming", line=line.name, to=destination)
@@ -401,6 +431,48 @@ class Switchboard:
         station.channel.play(None)
         self._answer(call, station)
 
+    # ------------------------------------------------------------------ failover
+    def _forward(self, call: Call) -> None:
+        """Answer a line call during failover, announce it, and dial the mobile through the modem."""
+        call.forwarded = True
+        line = call.origin
+        if isinstance(line, GsmChannel):  # the modem is this call's own line: it cannot call out too
+            line.answer()
+            self._announce_mobile_number(call)
+            return
+        line.answer()
+        line.play(SamplesSource(self.phrases.samples("servizio_trasferito"), name="announcement"))
+        modem = self.channels.get("gsm")
+        if not isinstance(modem, GsmChannel) or not modem.idle:
+            self._announce_mobile_number(call)
+            return
+        number = self.settings.failover.mobile_number
+        call.outside_line = modem
+        call.use_port(modem.name)
+        call.route.append(f"gsm:{number}")
+        modem.dial(number)
+        self._note("forwarding", line=line.name, to=number)
+
+    def _connect_forwarded(self, call: Call) -> None:
+        line, modem = call.origin, call.outside_line
+        line.play(None)
+        call.legs_set(line, modem)
+        self._bridge(line, modem)
+        self._note("forwarded", line=line.name, to=self.settings.failover.mobile_number)
+
+    def _announce_mobile_number(self, call: Call) -> None:
+        """Tell the caller the number to call instead, then hang up."""
+        if call.outside_line is not None:
+            call.outside_line.hangup()
+            call.outside_line = None
+        number = self.settings.failover.mobile_number
+        audio = np.concatenate([self.phrases.samples("non_disponibile"), self.phrases.render([number]),
+                                self.phrases.samples("arrivederci")])
+        call.origin.play(SamplesSource(audio, name="mobile-number"))
+        call.announcing = True
+        call.route.append("announced-number")
+        self._note("announce-number", line=call.origin.name, number=number)
+
     # ------------------------------------------------------------------ transfer
     def _complete_transfer(self, station: Station, held: Call, enquiry: Call) -> bool:
         """The operator hung up with a call on hold and an enquiry call: connect the two.
@@ -472,7 +544,7 @@ class Switchboard:
         if call.answered_at is None and call.far_end_tone and cause in (Cause.NORMAL_CLEARING,
                                                                          Cause.ORIGINATOR_CANCEL):
             cause = Cause.USER_BUSY if call.far_end_tone == "busy" else Cause.NO_CIRCUIT_AVAILABLE
-        disposition = call.disposition(cause)
+        disposition = "failover" if call.failover else call.disposition(cause)
         self.records.finish_call(call.id, ended_at=self.wall_clock(), disposition=disposition,
                                  cause=cause.label, answered_at=call.answered_at,
                                  route=">".join(call.route), transfer_chain=",".join(call.transfer_chain),
@@ -502,6 +574,14 @@ class Switchboard:
     def tick(self) -> None:
         """Every media tick: dialling timeouts, ring timeouts, transfer recalls, waiting calls."""
         now = self.clock()
+        if self.failover is not None and now >= self._next_failover_check_s:
+            self._next_failover_check_s = now + FAILOVER_CHECK_S
+            self.failover.check()
+            for call in list(self.calls):
+                if call.failover and not call.forwarded and now - call.started_s >= CALLER_ID_WAIT_S:
+                    self._forward(call)
+                elif call.announcing and call.origin.source is None:
+                    self._end(call, Cause.NORMAL_CLEARING, None)
         for station in self.stations.values():
             if station.state == "dialling":
                 waited = now - station.last_digit_at_s

@@ -11,6 +11,7 @@ cross-checks can point at the right line too.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -286,6 +287,53 @@ class Gsm:
 
 
 @dataclass(frozen=True)
+class MigrationWindow:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Failover:
+    """Where calls go while the main path is down or the municipal PBX is being migrated."""
+    mobile_number: str
+    down_after_s: float
+    healthy_for_s: float
+    windows: tuple[MigrationWindow, ...]
+    technician_sms: str | None
+    origin: Origin = _origin()
+
+    @classmethod
+    def from_node(cls, node: ConfigNode, timezone: str) -> "Failover":
+        zone = ZoneInfo(timezone)
+        windows = []
+        for item in node.get_list("windows", None):
+            start = _local_time(item, "from", zone)
+            end = _local_time(item, "to", zone)
+            if end <= start:
+                raise item.error(f"the window ends before it starts ({end:%Y-%m-%d %H:%M})", key=f"{item.key}.to")
+            windows.append(MigrationWindow(start, end))
+        return cls(mobile_number=node.get_str("mobile_number", pattern=PHONE_NUMBER, expected="digits"),
+                   down_after_s=node.get_float("down_after_s", 5.0, minval=1.0, maxval=300.0),
+                   healthy_for_s=node.get_float("healthy_for_s", 60.0, minval=1.0, maxval=3600.0),
+                   windows=tuple(windows),
+                   technician_sms=node.get_str("technician_sms", None, pattern=PHONE_NUMBER, expected="digits"),
+                   origin=node.origin())
+
+    def in_window(self, when: datetime) -> bool:
+        return any(w.start <= when < w.end for w in self.windows)
+
+
+def _local_time(node: ConfigNode, key: str, zone: ZoneInfo) -> datetime:
+    text = node.get_str(key)
+    try:
+        value = datetime.strptime(text, "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise node.error(f"'{text}' is not a date and time (expected YYYY-MM-DD HH:MM, local time)",
+                         key=f"{node.key}.{key}") from None
+    return value.replace(tzinfo=zone)
+
+
+@dataclass(frozen=True)
 class Settings:
     comune: Comune
     board: Board
@@ -297,6 +345,7 @@ class Settings:
     records: Records
     source_path: str = ""
     gsm: Gsm | None = None
+    failover: Failover | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.board.ports if p.name == name), None)
@@ -316,8 +365,9 @@ def load_settings(path) -> Settings:
     """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key."""
     path = Path(path)
     root = load_yaml(path)
+    comune = Comune.from_node(root.get_section("comune"))
     settings = Settings(
-        comune=Comune.from_node(root.get_section("comune")),
+        comune=comune,
         board=Board.from_node(root.get_section("board")),
         extensions=tuple(Extension.from_node(n) for n in root.get_list("extensions")),
         groups=tuple(Group.from_node(n) for n in root.get_list("groups", None)),
@@ -326,7 +376,9 @@ def load_settings(path) -> Settings:
         features=Features.from_node(root.get_section("features", {})),
         records=Records.from_node(root.get_section("records", {}), path.parent),
         source_path=str(path),
-        gsm=Gsm.from_node(root.get_section("gsm")) if root.has("gsm") else None)
+        gsm=Gsm.from_node(root.get_section("gsm")) if root.has("gsm") else None,
+        failover=Failover.from_node(root.get_section("failover"), comune.timezone)
+        if root.has("failover") else None)
     root.check_unused()
     if not settings.extensions:
         raise ConfigError(path, root.key_line("extensions"), "extensions",
@@ -405,6 +457,9 @@ def _check_lines(s: Settings) -> None:
         used.add(line.port)
         if s.extension(line.incoming) is None and s.group(line.incoming) is None:
             raise line.origin.error("incoming", f"'{line.incoming}' is neither an extension number nor a group name")
+    if s.failover is not None and s.gsm is None:
+        raise s.failover.origin.error(None, "failover forwards calls through the GSM modem: "
+                                            "add a 'gsm' section")
     gsm = s.gsm
     if gsm is not None and gsm.incoming and s.extension(gsm.incoming) is None and s.group(gsm.incoming) is None:
         raise gsm.origin.error("incoming", f"'{gsm.incoming}' is neither an extension number nor a group name")

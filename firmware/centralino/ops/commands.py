@@ -227,3 +227,31 @@ def log_tail(ctx: ControlContext, args: list[str]):
         raise CommandError("log tail: this daemon keeps no log in memory; use journalctl -u centralino")
     n = _count(COMMANDS["log tail"], args, LOG_TAIL_DEFAULT, ctx.log_buffer.capacity)
     return {"lines": ctx.log_buffer.tail(n)}
+
+
+def _failover(ctx: ControlContext):
+    monitor = _switchboard(ctx).failover
+    if monitor is None:
+        raise CommandError("failover is not configured (add 'gsm' and 'failover' sections)")
+    return monitor
+
+
+@command("failover", "failover", "whether calls go to the mobile now, and why")
+def failover_status(ctx: ControlContext, args: list[str]):
+    return _failover(ctx).status()
+
+
+@command("failover start", "failover start", "start a migration: line calls go to the mobile until 'failover stop'",
+         audited=True)
+def failover_start(ctx: ControlContext, args: list[str]):
+    monitor = _failover(ctx)
+    monitor.start_manual()
+    return monitor.status()
+
+
+@command("failover stop", "failover stop", "end a migration started here (windows and outages still apply)",
+         audited=True)
+def failover_stop(ctx: ControlContext, args: list[str]):
+    monitor = _failover(ctx)
+    monitor.stop_manual()
+    return monitor.status()

@@ -25,7 +25,8 @@ import peewee
 from .database import BaseModel, RecordsError, open_database
 
 DIRECTIONS = ("inbound", "outbound", "internal")
-DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "transferred", "interrupted", "in_progress")
+DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "transferred", "failover", "interrupted",
+                "in_progress")
 INTERRUPTED_CAUSE = "daemon stopped during the call"
 TIME_FIELDS = ("started_at", "answered_at", "ended_at")
 
