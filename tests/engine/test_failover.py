@@ -148,3 +148,18 @@ def test_console_starts_and_stops_a_migration(tmp_path):
     assert started["active"] and started["reason"] == "migration started from the console"
     assert stopped["active"] is False
     assert "failover: too many arguments 'sideways'" in error
+
+
+def test_the_technician_hears_when_the_modem_needed_recovery(tmp_path):
+    async def story(s):
+        await _modem_ready(s)
+        s.modem.hang()
+        gsm = s.daemon.channels["gsm"]
+        await s.until(lambda: not gsm.in_service, "the modem is found lost", timeout_s=20)
+        await s.until(lambda: gsm.in_service and gsm.idle, "the modem is back", timeout_s=60)
+        await s.until(lambda: s.mobile_network.sms_outbox, "the SMS is sent", timeout_s=20)
+        return [(m.to, m.text) for m in s.mobile_network.sms_outbox], gsm.driver.status()["recoveries"]
+
+    sms, recoveries = play(tmp_path, story, config=config_copy(tmp_path, _failover(window=False)))
+    assert recoveries == 1
+    assert sms[0][0] == TECHNICIAN and "ripristinato" in sms[0][1]

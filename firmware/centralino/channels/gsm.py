@@ -33,6 +33,7 @@ class GsmChannel(Channel):
         super().__init__(name, clock, modem)
         self.state = "idle"  # idle, ringing, outgoing, connected
         self._tasks: set[asyncio.Task] = set()
+        self.health_listeners: list = []  # called with ("lost" | "recovered", detail) for alerts
         modem.set_listener(self._on_modem_event)
 
     async def close(self) -> None:
@@ -98,8 +99,12 @@ class GsmChannel(Channel):
         elif isinstance(event, gsm.ModemLost):
             self.mark_faulty(f"modem lost: {event.reason}")
             self._ended("modem lost", now)
+            for listener in self.health_listeners:
+                listener("lost", event.reason)
         elif isinstance(event, gsm.ModemRecovered):
             self.fault = None
+            for listener in self.health_listeners:
+                listener("recovered", f"{event.recovery_s:.1f} s")
 
     def _ended(self, reason: str, now: float) -> None:
         state, self.state = self.state, "idle"

@@ -34,6 +34,8 @@ class FailoverMonitor:
         self._bad_since: float | None = None
         self._good_since: float | None = None
         self.sms_sent: list[str] = []
+        if modem is not None:
+            modem.health_listeners.append(self._modem_health)
 
     def _lines_ok(self) -> bool:
         for line in self.lines:
@@ -78,6 +80,11 @@ class FailoverMonitor:
             log.warning("failover ended")
         self.notify("failover", active=self.active, reason=reason or "normal routing")
         self._sms(text)
+
+    def _modem_health(self, what: str, detail: str) -> None:
+        """The modem needed recovery: the technician hears of it once it can send again."""
+        if what == "recovered":
+            self._sms(f"centralino: modem GSM ripristinato dopo {detail}")
 
     def _sms(self, text: str) -> None:
         number = self.config.technician_sms
