@@ -143,3 +143,15 @@ def test_gsm_section(tmp_path):
     path.write_text(text.replace("dialect: sim7600", "dialect: nokia3310"))
     with pytest.raises(ConfigError, match=r"gsm.dialect: 'nokia3310' is not valid \(expected one of sim7600, ec25\)"):
         load_settings(path)
+
+
+def test_the_example_gsm_and_failover_sections_load_when_uncommented(tmp_path):
+    text = EXAMPLE.read_text()
+    head, tail = text.split("# gsm:", 1)
+    lines = ("# gsm:" + tail).splitlines()
+    uncommented = "\n".join(line[2:] if line.startswith("# ") else "" if line == "#" else line for line in lines)
+    path = tmp_path / "with-gsm.yaml"
+    path.write_text(head + uncommented + "\n")
+    s = load_settings(path)
+    assert s.gsm.dialect == "sim7600" and s.failover.mobile_number == "3471234567"
+    assert len(s.failover.windows) == 1 and s.failover.windows[0].start.hour == 18
