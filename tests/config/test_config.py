@@ -155,3 +155,16 @@ def test_the_example_gsm_and_failover_sections_load_when_uncommented(tmp_path):
     s = load_settings(path)
     assert s.gsm.dialect == "sim7600" and s.failover.mobile_number == "3471234567"
     assert len(s.failover.windows) == 1 and s.failover.windows[0].start.hour == 18
+
+
+@pytest.mark.parametrize("window,message", [
+    ('{from: "2026-12-05 18:00", to: "domani"}', "failover.windows[0].to: 'domani' is not a date and time"),
+    ('{from: "2026-12-05 18:00", to: "2026-12-05 08:00"}', "failover.windows[0].to: the window ends before it starts"),
+])
+def test_bad_migration_windows(tmp_path, window, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(EXAMPLE.read_text() + "\ngsm: {dialect: ec25}\nfailover:\n  mobile_number: \"3471234567\"\n"
+                    f"  windows:\n    - {window}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert f"{path}:{_line_of(path, window)}: {message}" in str(err.value)
