@@ -163,3 +163,15 @@ def test_the_technician_hears_when_the_modem_needed_recovery(tmp_path):
     sms, recoveries = play(tmp_path, story, config=config_copy(tmp_path, _failover(window=False)))
     assert recoveries == 1
     assert sms[0][0] == TECHNICIAN and "ripristinato" in sms[0][1]
+
+
+def test_failover_starts_when_no_operator_can_answer(tmp_path):
+    async def story(s):
+        await _modem_ready(s)
+        await s.until(lambda: s.switchboard.failover.active, "failover starts", timeout_s=20)
+        return s.switchboard.failover.active, s.switchboard.failover.reason
+
+    # the only operator's port (fxs1) does not answer at start-up: nobody can take the calls
+    active, reason = play(tmp_path, story, config=config_copy(tmp_path, _failover(window=False)),
+                          faults={"fxs1": "absent"})
+    assert active and reason == "main path down"

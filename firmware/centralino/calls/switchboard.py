@@ -72,6 +72,7 @@ class Switchboard:
             lines = [channels[p] for p in self.lines if p in channels]
             self.failover = FailoverMonitor(settings, lines, channels.get("gsm"), clock, self.wall_clock,
                                             notify=self._note)
+            self.failover.operators = [st.channel for st in self.stations.values() if st.operator]
 
     # ------------------------------------------------------------------ observation
     def _note(self, kind: str, **details) -> None:

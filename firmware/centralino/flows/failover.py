@@ -1,6 +1,7 @@
 """Failover: while the main path is down or a migration window is open, line calls go to a mobile.
 
-The main path is healthy while at least one configured PSTN line is in service with line voltage.
+The main path is healthy while at least one configured PSTN line is in service with line voltage
+and at least one operator's extension can ring.
 It is declared down after ``down_after_s`` without one, and healthy again only after
 ``healthy_for_s`` with one (hysteresis: a line that flickers does not flip routing back and
 forth). A migration window from the configuration, or one started from the console, forces
@@ -23,6 +24,7 @@ class FailoverMonitor:
                  wall_clock: Callable[[], datetime], notify: Callable[..., None] = lambda kind, **d: None):
         self.config = settings.failover
         self.lines = lines
+        self.operators: list = []  # the operators' channels, set by the switchboard
         self.modem = modem
         self.clock = clock
         self.wall_clock = wall_clock
@@ -38,6 +40,8 @@ class FailoverMonitor:
             modem.health_listeners.append(self._modem_health)
 
     def _lines_ok(self) -> bool:
+        if self.operators and not any(op.in_service for op in self.operators):
+            return False  # nobody could answer: as good as no line
         for line in self.lines:
             if line.in_service and line.driver.line_status().line_present:
                 return True
