@@ -108,8 +108,8 @@ def test_main_path_down_starts_and_ends_failover_with_hysteresis(tmp_path):
     started_after, reason, ended_after, texts = play(tmp_path, story,
                                                      config=config_copy(tmp_path, _failover(window=False)))
     assert reason == "main path down"
-    assert 5.0 <= started_after <= 7.0  # down_after_s, checked once a second
-    assert 10.0 <= ended_after <= 12.0  # healthy_for_s
+    assert 4.5 <= started_after <= 6.0  # down_after_s, counted from the last check (every 0.5 s) that saw a line
+    assert 10.0 <= ended_after <= 11.0  # healthy_for_s, checked every 0.5 s
     assert "attivo" in texts[0] and "terminato" in texts[1]
 
 

@@ -34,7 +34,7 @@ from .station import Station
 log = logging.getLogger("centralino.calls")
 
 DIAL_TONE_TIMEOUT_S = 15.0  # off-hook without dialling: congestion tone
-FAILOVER_CHECK_S = 1.0
+FAILOVER_CHECK_S = 0.5
 CALLER_ID_WAIT_S = 4.0  # a forwarded line call is answered once its caller ID had time to arrive
 FINISHED_KEPT = 200
 
@@ -133,7 +133,7 @@ class Switchboard:
                 station.channel.set_caller_id(self._caller_id_for(call))
             self._note("caller-id", line=line.name, number=cid.number or "(withheld)")
             if call.failover and not call.forwarded:
-                self._forward(call)
+                self._answer_forwarded(call)
         elif isinstance(event, ev.RingingStopped):
             self._end(call, Cause.ORIGINATOR_CANCEL, line)
         elif isinstance(event, ev.Answered):
@@ -357,6 +357,7 @@ class Switchboard:
             self._open_record(call)
             call.state = "ringing"
             self._note("incoming", line=line.name, to=f"failover:{self.settings.failover.mobile_number}")
+            self._dial_mobile(call)
             return
         self._open_record(call)
         call.state = "ringing"
@@ -433,29 +434,34 @@ class Switchboard:
         self._answer(call, station)
 
     # ------------------------------------------------------------------ failover
-    def _forward(self, call: Call) -> None:
-        """Answer a line call during failover, announce it, and dial the mobile through the modem."""
-        call.forwarded = True
-        line = call.origin
-        if isinstance(line, GsmChannel):  # the modem is this call's own line: it cannot call out too
-            line.answer()
-            self._announce_mobile_number(call)
-            return
-        line.answer()
-        line.play(SamplesSource(self.phrases.samples("servizio_trasferito"), name="announcement"))
+    def _dial_mobile(self, call: Call) -> None:
+        """At the first ring of a line call in failover, call the mobile at once: it rings while
+        the switchboard waits for the caller ID before answering the line."""
         modem = self.channels.get("gsm")
-        if not isinstance(modem, GsmChannel) or not modem.idle:
-            self._announce_mobile_number(call)
-            return
+        if isinstance(call.origin, GsmChannel) or not isinstance(modem, GsmChannel) or not modem.idle:
+            return  # answered later with the mobile's number
         number = self.settings.failover.mobile_number
         call.outside_line = modem
         call.use_port(modem.name)
         call.route.append(f"gsm:{number}")
         modem.dial(number)
-        self._note("forwarding", line=line.name, to=number)
+        self._note("forwarding", line=call.origin.name, to=number)
+
+    def _answer_forwarded(self, call: Call) -> None:
+        """Answer a line call in failover: the announcement while the mobile rings, or its number."""
+        call.forwarded = True
+        line = call.origin
+        line.answer()
+        if call.outside_line is None:
+            self._announce_mobile_number(call)
+        elif call.answered_at is None:
+            line.play(SamplesSource(self.phrases.samples("servizio_trasferito"), name="announcement"))
 
     def _connect_forwarded(self, call: Call) -> None:
         line, modem = call.origin, call.outside_line
+        if not call.forwarded:  # the mobile answered before the caller ID came: take the line now
+            call.forwarded = True
+            line.answer()
         line.play(None)
         call.legs_set(line, modem)
         self._bridge(line, modem)
@@ -463,6 +469,9 @@ class Switchboard:
 
     def _announce_mobile_number(self, call: Call) -> None:
         """Tell the caller the number to call instead, then hang up."""
+        if not call.forwarded:
+            call.forwarded = True
+            call.origin.answer()
         if call.outside_line is not None:
             call.outside_line.hangup()
             call.outside_line = None
@@ -576,11 +585,11 @@ class Switchboard:
         """Every media tick: dialling timeouts, ring timeouts, transfer recalls, waiting calls."""
         now = self.clock()
         if self.failover is not None and now >= self._next_failover_check_s:
-            self._next_failover_check_s = now + FAILOVER_CHECK_S
+            self._next_failover_check_s = max(self._next_failover_check_s + FAILOVER_CHECK_S, now)
             self.failover.check()
             for call in list(self.calls):
                 if call.failover and not call.forwarded and now - call.started_s >= CALLER_ID_WAIT_S:
-                    self._forward(call)
+                    self._answer_forwarded(call)
                 elif call.announcing and call.origin.source is None:
                     self._end(call, Cause.NORMAL_CLEARING, None)
         for station in self.stations.values():

@@ -31,7 +31,7 @@ class GsmChannel(Channel):
 
     def __init__(self, name: str, modem, clock):
         super().__init__(name, clock, modem)
-        self.state = "idle"  # idle, ringing, outgoing, connected
+        self.state = "idle"  # idle, ringing, outgoing, connected, releasing
         self._tasks: set[asyncio.Task] = set()
         self.health_listeners: list = []  # called with ("lost" | "recovered", detail) for alerts
         modem.set_listener(self._on_modem_event)
@@ -69,11 +69,21 @@ class GsmChannel(Channel):
                 self.emit(ev.RemoteHangup("failed", self.clock()))
 
     def hangup(self) -> None:
-        if self.state != "idle":
-            self._spawn(self.driver.hangup())
-        self.state = "idle"
+        """Hang up; the channel is busy ("releasing") until the modem has really dropped the call."""
+        if self.state not in ("idle", "releasing"):
+            self.state = "releasing"
+            self._spawn(self._release())
         self.peer = None
         self.source = None
+
+    async def _release(self) -> None:
+        try:
+            await self.driver.hangup()
+        except ChipError as err:
+            log.error("%s: hanging up failed: %s", self.name, err)
+        finally:
+            if self.state == "releasing":
+                self.state = "idle"
 
     # -- audio: the modem's own port, not the HAT's PCM bus
     def exchange_audio(self) -> None:
@@ -107,7 +117,9 @@ class GsmChannel(Channel):
                 listener("recovered", f"{event.recovery_s:.1f} s")
 
     def _ended(self, reason: str, now: float) -> None:
-        state, self.state = self.state, "idle"
+        state = self.state
+        if state != "releasing":
+            self.state = "idle"
         if state == "ringing":
             self.emit(ev.RingingStopped(now))
         elif state == "outgoing" and reason in ("busy", "no answer", "unreachable"):

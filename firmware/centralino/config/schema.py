@@ -313,7 +313,7 @@ class Failover:
                 raise item.error(f"the window ends before it starts ({end:%Y-%m-%d %H:%M})", key=f"{item.key}.to")
             windows.append(MigrationWindow(start, end))
         return cls(mobile_number=node.get_str("mobile_number", pattern=PHONE_NUMBER, expected="digits"),
-                   down_after_s=node.get_float("down_after_s", 5.0, minval=1.0, maxval=300.0),
+                   down_after_s=node.get_float("down_after_s", 4.0, minval=1.0, maxval=300.0),
                    healthy_for_s=node.get_float("healthy_for_s", 60.0, minval=1.0, maxval=3600.0),
                    windows=tuple(windows),
                    technician_sms=node.get_str("technician_sms", None, pattern=PHONE_NUMBER, expected="digits"),

@@ -35,6 +35,7 @@ class FailoverMonitor:
         self.reason: str | None = None
         self._bad_since: float | None = None
         self._good_since: float | None = None
+        self._last_good_s: float | None = None
         self.sms_sent: list[str] = []
         if modem is not None:
             modem.health_listeners.append(self._modem_health)
@@ -52,12 +53,16 @@ class FailoverMonitor:
         now = self.clock()
         if self._lines_ok():
             self._bad_since = None
+            self._last_good_s = now
             self._good_since = self._good_since if self._good_since is not None else now
             if not self.main_path_up and now - self._good_since >= self.config.healthy_for_s:
                 self.main_path_up = True
         else:
             self._good_since = None
-            self._bad_since = self._bad_since if self._bad_since is not None else now
+            # the outage began after the last check that saw a line: count from there, so that
+            # the check period does not add to down_after_s
+            if self._bad_since is None:
+                self._bad_since = self._last_good_s if self._last_good_s is not None else now
             if self.main_path_up and now - self._bad_since >= self.config.down_after_s:
                 self.main_path_up = False
         reason = ("migration started from the console" if self.manual
