@@ -64,3 +64,27 @@ def test_emergency_goes_through_the_modem_when_no_line_works(tmp_path):
     assert heard == (True, True)
     assert row.emergency and row.called == "112" and "line:gsm" in row.route
     assert row.disposition == "answered" and row.billable_s > 0
+
+
+def test_emergency_through_a_modem_without_sim(tmp_path):
+    config = config_copy(tmp_path, _with_gsm)
+
+    async def story(s):
+        await s.until(lambda: s.daemon.channels["gsm"].idle, "the modem is ready", timeout_s=30)
+        s.modem.no_sim()
+        gsm = s.daemon.channels["gsm"]
+        await s.until(lambda: gsm.driver.state != "ready", "the modem loses its service", timeout_s=20)
+        ordinary = not gsm.idle
+        soccorso = s.mobile_network.add_party("112", Voice(2550), answer_after_s=1.0)  # NUE 112 takes it
+        phone = await lift_and_dial(s, "205", "118")
+        await s.until(lambda: soccorso.connected, "112 answers the 118 call through the modem", timeout_s=20)
+        since = await listen(s, 2.0)
+        heard = hears(phone.heard(since), 2550)
+        phone.on_hook()
+        rows = await finished(s, 1)
+        return ordinary, heard, rows[-1]
+
+    faults = {port: "line_side_never_links" for port in ("fxo1", "fxo2", "fxo3", "fxo4")}
+    not_for_ordinary_calls, heard, row = play(tmp_path, story, config=config, faults=faults)
+    assert not_for_ordinary_calls  # without a SIM the modem takes no ordinary call...
+    assert heard and row.emergency and "line:gsm" in row.route  # ...but 118 goes through

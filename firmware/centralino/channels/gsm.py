@@ -24,6 +24,9 @@ log = logging.getLogger("centralino.channels.gsm")
 
 # a modem that lost its network or SIM can still place emergency calls
 EMERGENCY_STATES = ("ready", "no_sim", "no_service")
+# Without a SIM or its own network a phone reaches only the universal emergency number (3GPP
+# TS 22.101); in Italy 112 (NUE) passes calls on to 113, 115 and 118.
+UNIVERSAL_EMERGENCY = "112"
 
 
 class GsmChannel(Channel):
@@ -56,6 +59,9 @@ class GsmChannel(Channel):
         self._spawn(self.driver.answer())
 
     def dial(self, number: str, emergency: bool = False) -> None:
+        if emergency and self.driver.state != "ready" and number != UNIVERSAL_EMERGENCY:
+            log.warning("%s: no SIM or network: %s goes to %s instead", self.name, number, UNIVERSAL_EMERGENCY)
+            number = UNIVERSAL_EMERGENCY
         self.state = "outgoing"
         self._spawn(self._dial(number, emergency))
 
@@ -106,6 +112,8 @@ class GsmChannel(Channel):
             self.emit(ev.Answered(now))
         elif isinstance(event, gsm.CallEnded):
             self._ended(event.reason, now)
+        elif isinstance(event, gsm.Dtmf) and self.state == "connected":
+            self.emit(ev.Digit(event.digit, "dtmf", now))  # keys the far end pressed (the voce guida)
         elif isinstance(event, gsm.ModemLost):
             self.mark_faulty(f"modem lost: {event.reason}")
             self._ended("modem lost", now)
