@@ -7,13 +7,17 @@ from pathlib import Path
 
 import yaml
 
+from datetime import datetime
+
 from centralino.hwsim.clock import run
 from centralino.hwsim.scenario import Scenario
 from centralino.hwsim.voices import hears, level_at
+from centralino.media.callerid import CallerId
 from centralino.media.progress import recognise
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "comune.yaml"
 TONE_HZ = 425.0
+CITIZEN = "3331234567"
 LISTEN_S = 1.5  # long enough for the voices to show in the spectrum
 TONE_LISTEN_S = 4.5  # long enough for two periods of busy, congestion or dial tone
 
@@ -95,3 +99,20 @@ async def rings_no_more(s: Scenario, phone, seconds: float = 6.0) -> bool:
     since = s.clock()
     await s.wait(seconds)
     return not phone.ringing and not any(burst.start_s > since for burst in phone.ring_bursts)
+
+
+async def call_in(s: Scenario, number: str = CITIZEN, line: str = "fxo1", **options):
+    """A citizen calls the town hall on ``line`` with caller ID; returns the remote party."""
+    party = s.remote(number)
+    await s.exchange.call_in(party, CallerId(number=number, name="ROSSI MARIO", when=datetime(2026, 11, 24, 9, 0)),
+                             line=line, **options)
+    return party
+
+
+async def operator_answers(s: Scenario):
+    """The operator's phone rings for a line call and the operator answers; returns the phone."""
+    op = s.phone(s.settings.dialplan.operator)
+    await s.until(lambda: op.ringing, "the operator rings")
+    op.off_hook()
+    await listen(s)
+    return op

@@ -3,20 +3,8 @@ caller waiting for a busy operator, a caller giving up during a transfer."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from centralino.media.callerid import CallerId
-
-from .helpers import (TONE_LISTEN_S, connect, finished, hear_each_other, lift_and_dial, listen, play,
-                      ring, rings_no_more, tones)
-
-CITIZEN = "3331234567"
-
-
-async def call_in(s, line: str = "fxo1"):
-    citizen = s.remote(CITIZEN)
-    await s.exchange.call_in(citizen, CallerId(number=CITIZEN, when=datetime(2026, 11, 24, 9, 0)), line=line)
-    return citizen
+from .helpers import (CITIZEN, TONE_LISTEN_S, call_in, connect, finished, hear_each_other, lift_and_dial, listen,
+                      operator_answers, play, ring, rings_no_more, tones)
 
 
 def test_callee_hanging_up_first_gives_the_caller_busy_tone(tmp_path):
@@ -72,11 +60,8 @@ def test_line_call_waits_for_a_busy_operator_and_rings_when_free(tmp_path):
 
 def test_operator_hanging_up_with_a_call_on_hold_is_rung_back(tmp_path):
     async def story(s):
-        op = s.phone(s.settings.dialplan.operator)
         citizen = await call_in(s)
-        await s.until(lambda: op.ringing, "the operator rings")
-        op.off_hook()
-        await listen(s)
+        op = await operator_answers(s)
         await op.flash()
         await s.wait(1.0)
         op.on_hook()
@@ -93,11 +78,8 @@ def test_operator_hanging_up_with_a_call_on_hold_is_rung_back(tmp_path):
 def test_enquiry_to_a_busy_extension_then_back_to_the_held_caller(tmp_path):
     async def story(s):
         await connect(s, "202", "204")
-        op = s.phone(s.settings.dialplan.operator)
         citizen = await call_in(s)
-        await s.until(lambda: op.ringing, "the operator rings")
-        op.off_hook()
-        await listen(s)
+        op = await operator_answers(s)
         await op.flash()
         await s.wait(0.5)
         await op.dial("204")
@@ -115,11 +97,8 @@ def test_enquiry_to_a_busy_extension_then_back_to_the_held_caller(tmp_path):
 
 def test_caller_giving_up_during_a_blind_transfer_stops_the_target_ringing(tmp_path):
     async def story(s):
-        op = s.phone(s.settings.dialplan.operator)
         citizen = await call_in(s)
-        await s.until(lambda: op.ringing, "the operator rings")
-        op.off_hook()
-        await listen(s)
+        op = await operator_answers(s)
         await op.flash()
         await s.wait(0.5)
         await op.dial("204")
@@ -152,11 +131,8 @@ def test_pickup_with_nothing_ringing_gives_congestion(tmp_path):
 def test_blind_transfer_to_a_busy_extension_rings_the_operator_back(tmp_path):
     async def story(s):
         await connect(s, "202", "204")
-        op = s.phone(s.settings.dialplan.operator)
         citizen = await call_in(s)
-        await s.until(lambda: op.ringing, "the operator rings")
-        op.off_hook()
-        await listen(s)
+        op = await operator_answers(s)
         await op.flash()
         await s.wait(0.5)
         await op.dial("204")

@@ -6,16 +6,7 @@ from datetime import datetime
 
 from centralino.media.callerid import CallerId
 
-from .helpers import finished, hear_each_other, listen, play, rings_no_more
-
-CITIZEN = "3331234567"
-
-
-async def call_in(s, number: str = CITIZEN, line: str = "fxo1", **options):
-    party = s.remote(number)
-    await s.exchange.call_in(party, CallerId(number=number, name="ROSSI MARIO", when=datetime(2026, 11, 24, 9, 0)),
-                             line=line, **options)
-    return party
+from .helpers import CITIZEN, call_in, finished, hear_each_other, listen, play, rings_no_more
 
 
 def test_line_call_rings_the_operator_with_the_callers_number(tmp_path):

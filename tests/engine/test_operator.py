@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from centralino.hwsim.voices import hears
-from centralino.media.callerid import CallerId
 
-from .helpers import (TONE_HZ, config_copy, finished, hear_each_other, hears_tone_only,
+from .helpers import (CITIZEN, TONE_HZ, call_in, config_copy, finished, hear_each_other, hears_tone_only,
                       listen, play, ring, rings_no_more, tones)
-
-CITIZEN = "3331234567"
 
 
 async def citizen_with_operator(s):
     """A citizen calls the town hall and the operator answers; returns (citizen, operator phone)."""
-    citizen = s.remote(CITIZEN)
-    await s.exchange.call_in(citizen, CallerId(number=CITIZEN, when=datetime(2026, 11, 24, 9, 0)), line="fxo1")
+    citizen = await call_in(s)
     op = s.phone("200")
     await s.until(lambda: op.ringing, "the operator rings")
     await s.until(lambda: op.caller_ids, "caller ID on the operator's phone", timeout_s=15)
