@@ -97,7 +97,7 @@ class Switchboard:
             station = self.station_for(channel)
             if station is not None:
                 self._station_event(station, event)
-            elif isinstance(channel, (FxoChannel, GsmChannel)):
+            elif channel.is_line:
                 self._line_event(channel, event)
         except Exception:  # one call's fault must not take the switchboard down
             log.exception("error handling %s on %s", type(event).__name__, channel.name)
@@ -397,7 +397,7 @@ class Switchboard:
         self._stop_ringing(call, keep=station)
         station.channel.stop_ringing()
         waiting = call.waiting_party()
-        if isinstance(waiting, (FxoChannel, GsmChannel)) and waiting.state == "ringing":
+        if waiting is not None and waiting.is_line and waiting.state == "ringing":
             waiting.answer()
         if waiting is not None:
             waiting.play(None)
@@ -537,7 +537,7 @@ class Switchboard:
             leg.play(None)
             leg.peer = None
             station = self.station_for(leg)
-            if isinstance(leg, (FxoChannel, GsmChannel)):
+            if leg.is_line:
                 leg.hangup()
             elif station is not None and leg is not by:
                 if station.held is call:

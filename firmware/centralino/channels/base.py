@@ -22,6 +22,7 @@ Listener = Callable[["Channel", ChannelEvent], None]
 
 class Channel:
     kind = "?"
+    is_line = False  # a line to the outside (PSTN, GSM, SIP trunk) rather than a station's phone
 
     def __init__(self, name: str, clock: Callable[[], float], driver=None):
         self.name = name

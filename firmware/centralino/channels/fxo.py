@@ -54,6 +54,7 @@ def _is_tone(frame: np.ndarray) -> bool:
 
 class FxoChannel(Channel):
     kind = "fxo"
+    is_line = True
 
     def __init__(self, name: str, driver: si3050.Si3050Daa, clock, hangup_detect=HANGUP_SIGNALS):
         super().__init__(name, clock, driver)

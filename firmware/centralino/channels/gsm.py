@@ -31,6 +31,7 @@ UNIVERSAL_EMERGENCY = "112"
 
 class GsmChannel(Channel):
     kind = "gsm"
+    is_line = True
 
     def __init__(self, name: str, modem, clock):
         super().__init__(name, clock, modem)
