@@ -4,15 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian tools the tests use as independent references and test-signal sources, as
 # command or command:package when the package has another name
-DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux
+DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux sipp:sip-tester sipsak baresip kamailio svmap:sipvicious
 STAMP := $(VENV)/.installed
+# Debian tools of the package and image builds (image-build/, tests/image/); BOOT_TOOLS only for
+# make boot-test
+IMAGE_TOOLS := mmdebstrap dpkg-deb:dpkg qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
+	systemd-nspawn:systemd-container sfdisk:fdisk mkfs.vfat:dosfstools mcopy:mtools mkfs.ext4:e2fsprogs xz:xz-utils
+BOOT_TOOLS := qemu-system-aarch64:qemu-system-arm
 
-.PHONY: demo test bench setup debs apt clean
+.PHONY: demo test bench setup debs apt clean deb image boot-test image-tools binfmt
 
 demo: setup
 	$(BIN)/centralino demo --data-dir out/demo
 
-test: setup debs
+test: setup debs image-tools
 	$(BIN)/python -m pytest
 
 bench: setup debs
@@ -31,6 +36,32 @@ debs:
 	@missing=""; for entry in $(DEB_TOOLS); do tool=$${entry%%:*}; package=$${entry#*:}; \
 		command -v $$tool >/dev/null || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt PKGS="$$missing"; fi
+
+# out/centralino_VERSION_arm64.deb and _amd64.deb (xz; python image-build/build_deb.py --help)
+deb: setup image-tools
+	$(BIN)/python image-build/build_deb.py
+
+# out/centralino-VERSION-arm64.img.xz and .sha256 (about 10 minutes here)
+image: setup image-tools
+	$(BIN)/python image-build/build_image.py
+
+# boots the image of `make image` (built first when missing) in qemu-system-aarch64
+boot-test: setup image-tools
+	@$(MAKE) --no-print-directory debs DEB_TOOLS="$(BOOT_TOOLS)"
+	@ls out/centralino-*-arm64.img.xz >/dev/null 2>&1 || $(MAKE) --no-print-directory image
+	CENTRALINO_BOOT_TEST=1 $(BIN)/python -m pytest -m qemu_boot tests/image
+
+image-tools: binfmt
+	@$(MAKE) --no-print-directory debs DEB_TOOLS="$(IMAGE_TOOLS)"
+	@if [ -e /proc/sys/fs/binfmt_misc/status ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; $$SUDO update-binfmts --enable qemu-aarch64; fi
+
+# arm64 programs run here through qemu-user: the kernel's binfmt_misc must be mounted (as root,
+# the one privileged step of the image build)
+binfmt:
+	@if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; fi
 
 apt:
 	@echo "installing Debian packages:$(PKGS)"

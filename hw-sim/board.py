@@ -16,6 +16,7 @@ from centralino.drivers.hat_eeprom import encode_image
 
 from .buses import GpioLine, SimGPIO, SimPcmBus, SimSMBus, SimSPI
 from .eeprom import At24c32
+from .leds import SimLeds
 from .modem import ModemSim
 from .modem_network import MobileNetwork
 from .phone import AnalogPhone
@@ -62,6 +63,7 @@ class SimBoard:
         self.voices = iter(voices)  # the rest are for remote parties
         image = encode_image(HAT_VENDOR, hat_product or board.hat, HAT_PRODUCT_ID, 1, HAT_UUID)
         self.eeprom = At24c32(image)
+        self.leds = SimLeds(getattr(board, "leds", None), self.clock)  # the status LEDs (world face: leds.lit("ready"))
         self.mobile_network = MobileNetwork()
         self.modem: ModemSim | None = None
         self._modem_dir: tempfile.TemporaryDirectory | None = None
@@ -96,4 +98,4 @@ class SimBoard:
         return SimGPIO(path, line, direction, wire=self.wires.get(line), **kwargs)
 
     def smbus(self, bus=None, force: bool = False) -> SimSMBus:
-        return SimSMBus(bus, force, chips={0x50: self.eeprom})
+        return SimSMBus(bus, force, chips={0x50: self.eeprom, **self.leds.i2c_chips()})

@@ -32,7 +32,7 @@ import numpy as np
 
 from centralino.media import tones
 from centralino.media.callerid import CallerId, encode_burst
-from centralino.media.dtmf import DtmfDetector
+from centralino.media.dtmf import DtmfDetector, generate as dtmf_tones
 from centralino.media.frames import FRAME_SAMPLES
 
 from .voices import Voice
@@ -92,6 +92,12 @@ class RemoteParty:
         """Everything the party heard while connected (int16), optionally from ``since_s``."""
         frames = [f for t, f in self._heard if since_s is None or t >= since_s]
         return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    def press(self, keys: str) -> None:
+        """The party presses keys on their phone: DTMF goes down the line in place of their voice."""
+        if self.line is None or not self.in_call:
+            raise RuntimeError(f"{self.number} is not in a call: cannot press {keys!r}")
+        self.line._queued = np.concatenate([self.line._queued, dtmf_tones(keys).astype(np.int16)])
 
     def hang_up(self) -> None:
         """The party puts the phone down; the exchange signals it on the line."""

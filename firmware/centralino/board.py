@@ -42,6 +42,7 @@ class Board:
     hat_problem: str | None = None
     gsm_ports: tuple[str, str] | None = None  # (AT port, audio port): udev symlinks on the Pi
     gsm_power_key: object | None = None
+    leds: object | None = None  # the status LEDs' bus: the RPi.GPIO module or an SMBus (board.leds)
 
     async def start(self) -> None:
         """Bring up what the board needs before the drivers (the simulated modem's ptys)."""
@@ -89,6 +90,8 @@ class Board:
         if self.gsm_power_key is not None:
             self.gsm_power_key.close()
         self.hat_bus.close()
+        if self.leds is not None and hasattr(self.leds, "close"):  # an SMBus; RPi.GPIO is a module
+            self.leds.close()
         close = getattr(self.pcm, "close", None)
         if close:
             close()
@@ -106,6 +109,7 @@ def open_board(settings, kind: str | None = None, clock=None, sim=None) -> Board
             sim = SimBoard(settings, clock=clock)
         board = _wire(settings, kind, sim.spi, sim.gpio, sim.smbus, sim.pcm)
         board.world = sim
+        board.leds = _led_bus(settings, sim.smbus, lambda: sim.leds.gpio)
         return board
     if kind == "pi-hat":
         import periphery
@@ -120,6 +124,7 @@ def open_board(settings, kind: str | None = None, clock=None, sim=None) -> Board
             if settings.gsm.power_key_gpio is not None:
                 board.gsm_power_key = periphery.GPIO(settings.board.gpiochip, settings.gsm.power_key_gpio,
                                                      "high", label="gsm-power-key")
+        board.leds = _led_bus(settings, smbus2.SMBus, _import_rpi_gpio)
         return board
     raise ValueError(f"unknown board kind {kind!r}: expected 'sim' or 'pi-hat'")
 
@@ -142,3 +147,18 @@ def _wire(settings, kind, spi_class, gpio_class, smbus_class, pcm) -> Board:
         ports[port.name] = PortBuses(port.name, port.kind, spi, irq, reset)
     hat_bus = smbus_class(board_cfg.i2c_bus)
     return Board(kind=kind, hat_bus=hat_bus, pcm=pcm, ports=ports, shared_resets=list(shared.values()))
+
+
+def _led_bus(settings, smbus_class, gpio_module):
+    """The bus of ``board.leds``: the RPi.GPIO module (kind gpio) or an SMBus (kind i2c)."""
+    leds = getattr(settings.board, "leds", None)
+    if leds is None:
+        return None
+    return gpio_module() if leds.kind == "gpio" else smbus_class(settings.board.i2c_bus)
+
+
+def _import_rpi_gpio():
+    """RPi.GPIO imports only on a Pi (it probes the SoC), so only when the LEDs are on GPIO."""
+    import RPi.GPIO
+
+    return RPi.GPIO

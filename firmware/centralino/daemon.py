@@ -12,11 +12,20 @@ import inspect
 import logging
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from centralino import __version__
 from centralino.calls.media_loop import MediaLoop
 from centralino.calls.switchboard import Switchboard
+from centralino.flows.mailer import Mailer
+from centralino.ops.gsm_watch import watch_gsm
+from centralino.ops.leds import start_leds
 from centralino.ports import build_channels
+from centralino.sip.service import SipService
+from centralino.records import housekeeping
+from centralino.records.outbox import OutboxStore
+from centralino.records.tickets import TicketStore
+from centralino.records.voicemail import VoicemailStore
 
 log = logging.getLogger("centralino.daemon")
 
@@ -36,6 +45,14 @@ class Daemon:
         self.ready_after_s: float | None = None
         self.recovered_calls = 0
         self._readers: list[int] = []
+        self.gsm_watch = None  # ops/gsm_watch.py: what the console's `gsm` shows
+        self.sip: SipService | None = None  # sip/service.py: trunk, registrar, SIP channels
+        self.led_supervisor = None  # ops/leds.py: the status LEDs' patterns
+        database = Path(records.path)  # the CDRs' file (``run --database`` may override the setting)
+        self.tickets = TicketStore(database)
+        self.voicemail = VoicemailStore(database, database.parent / "voicemail")
+        self.mailer = Mailer(settings.mail, OutboxStore(database), self.wall_clock) if settings.mail else None
+        self._mailer_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         began = self.clock()
@@ -59,14 +76,24 @@ class Daemon:
             if fd is not None:
                 loop.add_reader(fd, channel.service_interrupt)
                 self._readers.append(fd)
+        self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
         self.switchboard = Switchboard(self.settings, self.channels, self.records, self.clock, self.wall_clock)
+        if self.sip is not None:
+            self.sip.attach(self.switchboard)
+        for store in ("voicemail", "tickets", "mailer"):  # the flows' segreteria, callbacks and e-mail
+            setattr(self.switchboard, store, getattr(self, store, None))
         slots = [(port.timeslot, self.channels[port.name]) for port in self.settings.board.ports]
         own_audio = [ch for ch in self.channels.values() if hasattr(ch, "exchange_audio")]
         self.media = MediaLoop(self.board.pcm, self.settings.board.pcm_slots, slots, self.clock,
                                after_tick=self.switchboard.tick, own_audio=own_audio)
         self.media.start()
+        self.gsm_watch = watch_gsm(self)
+        self.led_supervisor = await start_leds(self, self.gsm_watch)
         self.started_at_s = began
         self.ready_after_s = self.clock() - began
+        if self.mailer is not None:
+            self._mailer_task = asyncio.get_running_loop().create_task(self.mailer.run(), name="mailer")
+        self._housekeeping = housekeeping.start_daily(self.settings, self.wall_clock, self.records.path)  # privacy
         self.ready = True
         in_service = sum(ch.in_service for ch in self.channels.values())
         log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
@@ -74,12 +101,18 @@ class Daemon:
 
     async def stop(self) -> None:
         self.ready = False
+        await housekeeping.stop_daily(getattr(self, "_housekeeping", None))
         if self.media is not None:
             await self.media.stop()
+        for helper in (self.led_supervisor, self.gsm_watch):
+            if helper is not None:
+                helper.close()
         loop = asyncio.get_running_loop()
         for fd in self._readers:
             loop.remove_reader(fd)
         self._readers.clear()
+        if self.sip is not None:
+            await self.sip.stop()
         for channel in self.channels.values():
             try:
                 closing = channel.close()
@@ -88,6 +121,12 @@ class Daemon:
             except Exception:
                 log.exception("closing %s", channel.name)
         await self.board.stop()
+        if self._mailer_task is not None:
+            self._mailer_task.cancel()
+            await asyncio.gather(self._mailer_task, return_exceptions=True)
+        for store in (self.tickets, self.voicemail, self.mailer.outbox if self.mailer else None):
+            if store is not None:
+                store.close_database()
         self.records.close()
 
     def status(self) -> dict:
@@ -97,4 +136,5 @@ class Daemon:
                 "uptime_s": round(self.clock() - self.started_at_s, 1) if self.started_at_s else 0.0,
                 "ports": [ch.status() for ch in self.channels.values()],
                 "media": self.media.status() if self.media else None,
-                "switchboard": self.switchboard.status() if self.switchboard else None}
+                "switchboard": self.switchboard.status() if self.switchboard else None,
+                "sip": self.sip.status() if self.sip else None}

@@ -52,8 +52,29 @@ def _line_of(path: Path, needle: str) -> int:
     ('pcm_slots: 32', 'pcm_slots: 300', 'pcm_slots: 300', "board.pcm_slots", "300 is out of range (expected 1..128)"),
     ('members: ["202", "203"]', 'members: ["202", "299"]', 'members: ["202", "299"]',
      "groups[0].members", "'299' is not an extension number"),
-    ('incoming: sportello_cittadini', 'incoming: ufficio_inesistente', 'ufficio_inesistente',
+    ('incoming: menu:principale', 'incoming: ufficio_inesistente', 'ufficio_inesistente',
      "lines[2].incoming", "neither an extension number nor a group name"),
+    ('incoming: menu:principale', 'incoming: menu:secondario', 'menu:secondario',
+     "lines[2].incoming", "'menu:secondario' does not exist (expected one of principale)"),
+    ('"1": office:anagrafe', '"1": office:anagraf', 'office:anagraf',
+     "menus[0].options.1", "'office:anagraf' does not exist (expected one of anagrafe, tributi"),
+    ('"9": office:sportello', '"x": office:sportello', '"x": office:sportello',
+     "menus[0].options.x", "'x' is not a telephone key"),
+    ('martedi: ["10:00-12:30"]', 'martedi: ["10:00-12:70"]', '10:00-12:70',
+     "offices[2].hours.martedi", "'10:00-12:70' has an impossible time"),
+    ('martedi: ["10:00-12:30"]', 'martedy: ["10:00-12:30"]', 'martedy',
+     "offices[2].hours.martedy", "'martedy' is not a weekday"),
+    ('    group: tributi\n', '    group: tributii\n', 'group: tributii',
+     "offices[1].group", "'tributii' is not a group"),
+    ('    closed: callback', '    closed: richiama', 'closed: richiama',
+     "offices[1].closed", "'richiama' is not valid"),
+    ('strategy: hunt,', 'strategy: caccia,', 'strategy: caccia', "groups[0].strategy", "'caccia' is not valid"),
+    ('{from: "2026-12-24", to: "2026-12-24"', '{from: "2026-12-24", to: "2026-12-23"', 'to: "2026-12-23"',
+     "calendar.closures[0].to", "ends (2026-12-23) before it starts (2026-12-24)"),
+    ('patron: {month: 6, day: 24,', 'patron: {month: 2, day: 30,', 'month: 2, day: 30',
+     "calendar.patron.day", "30/2 is not a day of the year"),
+    ('  overflow: office:sportello', '  overflow: office:sportelo', 'office:sportelo',
+     "switchboard.overflow", "'office:sportelo' does not exist"),
     ('  interdigit_timeout_s: 4', '  interdigit_timeout_s: quattro', 'quattro',
      "dialplan.interdigit_timeout_s", "'quattro' is not a number"),
     ('  transfer_recall_s: 30', '  transfer_recal_s: 30', 'transfer_recal_s',
@@ -119,7 +140,7 @@ def test_config_check_command(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "centralino", "config", "check", str(EXAMPLE)],
                         capture_output=True, text=True)
     assert ok.returncode == 0
-    assert ok.stdout == f"{EXAMPLE}: OK (12 ports, 8 extensions, 2 groups, 4 lines; operator 200)\n"
+    assert ok.stdout == f"{EXAMPLE}: OK (12 ports, 8 extensions, 6 groups, 4 lines; operator 200)\n"
     bad = _broken(tmp_path, 'port: fxs5,', 'port: fxs9,')
     r = subprocess.run([sys.executable, "-m", "centralino", "config", "check", str(bad)],
                        capture_output=True, text=True)

@@ -40,6 +40,16 @@ class Call:
     failover: bool = False  # arrived while failover was active: goes to the mobile
     forwarded: bool = False
     announcing: bool = False  # the caller hears the mobile's number, then the call ends
+    # the municipal flows (voce guida, offices, queue)
+    flow_destination: object | None = None  # where the voce guida starts, for a call it answers
+    flow_started: bool = False
+    office: str = ""  # the office the caller asked for
+    office_entered_s: float | None = None
+    queued_s: float = 0.0  # from reaching the office to an answer (or to the end)
+    overflowed: bool = False
+    outcome: str | None = None  # voicemail or callback, when that is how the call ended
+    positions_announced: list = field(default_factory=list)  # "callers ahead" said to the caller
+    ticket_id: int | None = None  # the callback ticket this outbound call serves
     caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable  # progress tone heard from the far end (busy, congestion)
 
     def __post_init__(self):

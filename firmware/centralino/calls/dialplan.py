@@ -13,19 +13,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Match:
-    kind: str  # extension, group, outside, emergency, pickup, partial, invalid
+    kind: str  # extension, group, outside, emergency, pickup, feature, partial, invalid
     target: str = ""  # extension number, group name, or outside number (without the prefix)
     complete: bool = True
 
 
 class Dialplan:
     def __init__(self, extensions: dict[str, object], groups: dict[str, str], outside_prefix: str,
-                 emergency_numbers: tuple[str, ...], pickup_code: str):
+                 emergency_numbers: tuple[str, ...], pickup_code: str, features: dict[str, str] | None = None):
         self.extensions = extensions  # number -> extension
         self.groups = groups  # dialable number -> group name
         self.outside_prefix = outside_prefix
         self.emergency = tuple(emergency_numbers)
         self.pickup = pickup_code
+        self.features = dict(features or {})  # code -> feature name ("*61" -> "login")
         self._internal = {**{n: ("extension", n) for n in extensions},
                           **{n: ("group", g) for n, g in groups.items()}}
 
@@ -34,6 +35,11 @@ class Dialplan:
         digits = digits.rstrip("#")
         if digits in self.emergency:
             return Match("emergency", digits)
+        if digits in self.features:
+            return Match("feature", self.features[digits])
+        if any(code.startswith(digits) for code in self.features) and not ended \
+                and not self.pickup.startswith(digits):
+            return Match("partial", complete=False)
         if self.pickup.startswith(digits) and digits != self.pickup and not ended:
             return Match("partial", complete=False)
         if digits.startswith(self.pickup):

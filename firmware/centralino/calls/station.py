@@ -22,6 +22,8 @@ class Station:
     held: Call | None = None  # a call it put on hold with a flash (transfer or enquiry)
     digits: str = ""
     last_digit_at_s: float = 0.0
+    logged_in: bool = True  # a group member logged out (away) is not rung by groups and queues
+    last_call_end_s: float = 0.0  # for the longest-idle strategy
 
     @property
     def free(self) -> bool:
@@ -30,4 +32,4 @@ class Station:
     def status(self) -> dict:
         return {"number": self.number, "name": self.name, "port": self.channel.name, "state": self.state,
                 "in_service": self.channel.in_service, "fault": self.channel.fault,
-                "on_hold": self.held.caller if self.held else None}
+                "on_hold": self.held.caller if self.held else None, "logged_in": self.logged_in}

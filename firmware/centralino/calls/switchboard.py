@@ -9,6 +9,7 @@ build on it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 
@@ -23,7 +24,14 @@ from centralino.channels.gsm import GsmChannel
 from centralino.channels.fxs import FxsChannel
 from centralino.channels.sources import ToneSource, tone
 from centralino.channels.sources import SamplesSource
+from centralino.config.flows_schema import Destination
 from centralino.flows.failover import FailoverMonitor
+from centralino.flows.inbound import InboundFlow
+from centralino.flows.office_queue import OfficeQueue
+from centralino.flows.phrases import PhraseLibrary
+from centralino.flows.response_groups import ResponseGroup
+from centralino.flows.session import Session
+from centralino.flows.station_features import run_feature
 from centralino.media.callerid import CallerId
 
 from .call import Call
@@ -59,16 +67,24 @@ class Switchboard:
         self.lines = {line.port: line for line in settings.lines}
         groups = {g.number: g.name for g in settings.groups if g.number}
         self.groups = {g.name: g for g in settings.groups}
+        features = {getattr(settings.features, key): key for key in settings.features.CODES if key != "pickup"}
         self.dialplan = Dialplan(self.stations, groups, settings.dialplan.outside_prefix,
-                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup)
+                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features)
+        # the municipal flows: voce guida, offices, response groups, queues, segreteria, callbacks
+        self.phrases = PhraseLibrary()
+        self.calendar = settings.calendar()
+        self.response_groups = {g.name: ResponseGroup(g, self.stations) for g in settings.groups}
+        self.queues: dict[str, OfficeQueue] = {}
+        self.sessions: dict[str, Session] = {}  # channel name -> the voce guida talking on it
+        self._flow_tasks: dict[str, asyncio.Task] = {}  # channel name -> its flow coroutine
+        self.voicemail = None  # VoicemailStore, TicketStore and Mailer: set by the daemon
+        self.tickets = None
+        self.mailer = None
         for channel in channels.values():
             channel.listener = self.on_event
         self.failover: FailoverMonitor | None = None
         self._next_failover_check_s = 0.0
         if settings.failover is not None:
-            from centralino.flows.phrases import PhraseLibrary
-
-            self.phrases = PhraseLibrary()
             lines = [channels[p] for p in self.lines if p in channels]
             self.failover = FailoverMonitor(settings, lines, channels.get("gsm"), clock, self.wall_clock,
                                             notify=self._note)
@@ -80,11 +96,15 @@ class Switchboard:
         for observer in self.observers:
             observer(kind, **details)
 
+    note = _note
+
     def station_for(self, channel: Channel) -> Station | None:
         return self._station_of.get(channel.name)
 
     def status(self) -> dict:
         return {"calls": [c.status() for c in self.calls],
+                "service_mode": self.calendar.override or "auto",
+                "queues": [q.status() for q in self.queues.values()],
                 "failover": self.failover.status() if self.failover else None,
                 "emergency_calls": [c.status() for c in self.calls if c.emergency],
                 "stations": [s.status() for s in self.stations.values()],
@@ -108,6 +128,11 @@ class Switchboard:
             self._end(call, Cause.TEMPORARY_FAILURE, None)
 
     def _station_event(self, station: Station, event) -> None:
+        if station.state == "feature" and isinstance(event, ev.Digit):
+            session = self.sessions.get(station.channel.name)
+            if session is not None:
+                session.key(event.digit)
+            return
         if isinstance(event, ev.OffHook):
             self._off_hook(station)
         elif isinstance(event, ev.OnHook):
@@ -123,6 +148,10 @@ class Switchboard:
             self._incoming(line)
         elif call is None:
             return
+        elif isinstance(event, ev.Digit):
+            session = self.sessions.get(line.name)
+            if session is not None:
+                session.key(event.digit)
         elif isinstance(event, ev.CallerIdReceived):
             cid = event.caller_id
             call.caller = cid.number or call.caller
@@ -134,6 +163,8 @@ class Switchboard:
             self._note("caller-id", line=line.name, number=cid.number or "(withheld)")
             if call.failover and not call.forwarded:
                 self._answer_forwarded(call)
+            elif call.flow_destination is not None and not call.flow_started:
+                self._start_flow(call)
         elif isinstance(event, ev.RingingStopped):
             self._end(call, Cause.ORIGINATOR_CANCEL, line)
         elif isinstance(event, ev.Answered):
@@ -165,6 +196,8 @@ class Switchboard:
     def _on_hook(self, station: Station) -> None:
         state, call, held = station.state, station.call, station.held
         station.channel.play(None)
+        if state == "feature":
+            self._stop_flow(station.channel)
         if held is not None and call is not None and call is not held:
             if not self._complete_transfer(station, held, call):
                 self._ring_back_held(station, held)
@@ -185,6 +218,8 @@ class Switchboard:
         station.held = None
 
     def _idle(self, station: Station) -> None:
+        if station.state == "talking":
+            station.last_call_end_s = self.clock()
         station.state, station.call, station.digits = "idle", None, ""
         station.channel.peer = None
         station.channel.play(None)
@@ -210,6 +245,8 @@ class Switchboard:
             self._call_outside(station, match.target, emergency=match.kind == "emergency")
         elif match.kind == "pickup":
             self._pickup(station, match.target)
+        elif match.kind == "feature":
+            self._feature(station, match.target)
         else:
             self._tone(station, "congestion")
 
@@ -344,6 +381,15 @@ class Switchboard:
             destination = self.settings.gsm.incoming or self.settings.dialplan.operator
         call.called = route.number if route and route.number else destination
         call.route.append(f"line:{line.name}")
+        flow = Destination.parse(destination)
+        if flow.kind == "operator":
+            destination = self.settings.dialplan.operator
+        if flow.kind in ("menu", "office", "voicemail") and not (self.failover is not None and self.failover.active):
+            call.flow_destination = flow  # the voce guida answers it once the caller ID is in
+            self._open_record(call)
+            call.state = "ringing"
+            self._note("incoming", line=line.name, to=str(flow))
+            return
         if destination in self.stations:
             targets = [self.stations[destination]]
             call.route.append(f"ext:{destination}")
@@ -483,6 +529,94 @@ class Switchboard:
         call.route.append("announced-number")
         self._note("announce-number", line=call.origin.name, number=number)
 
+    # ------------------------------------------------------------------ the municipal flows
+    def _start_flow(self, call: Call) -> None:
+        """Answer a line call and hand it to the voce guida."""
+        call.flow_started = True
+        line = call.origin
+        line.answer()
+        session = Session(line, self.phrases, self.clock)
+        line.tap = session.heard
+        self.sessions[line.name] = session
+        flow = InboundFlow(self, call, session, call.flow_destination)
+        self._flow_tasks[line.name] = asyncio.get_running_loop().create_task(flow.run())
+        self._note("voce-guida", line=line.name, to=str(call.flow_destination), caller=call.caller or "(unknown)")
+
+    def _feature(self, station: Station, feature: str) -> None:
+        station.state = "feature"
+        session = Session(station.channel, self.phrases, self.clock)
+        self.sessions[station.channel.name] = session
+        self._flow_tasks[station.channel.name] = asyncio.get_running_loop().create_task(
+            self._run_feature(station, session, feature))
+        self._note("feature", ext=station.number, feature=feature)
+
+    async def _run_feature(self, station: Station, session: Session, feature: str) -> None:
+        try:
+            await run_feature(self, station, session, feature)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._note("feature-failed", ext=station.number, feature=feature)
+            log.exception("feature %s on %s failed", feature, station.number)
+            session.hold_tone("it:congestion")
+        finally:
+            if self.sessions.get(station.channel.name) is session:
+                self.sessions.pop(station.channel.name, None)
+                self._flow_tasks.pop(station.channel.name, None)
+
+    def _stop_flow(self, channel: Channel | None) -> None:
+        if channel is None:
+            return
+        self.sessions.pop(channel.name, None)
+        if getattr(channel, "tap", None) is not None:
+            channel.tap = None
+        task = self._flow_tasks.pop(channel.name, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def ring(self, call: Call, stations: list[Station]) -> None:
+        """Ring ``stations`` for a call the voce guida puts through (the first to answer takes it)."""
+        self._offer(call, stations)
+
+    def stop_ringing(self, call: Call) -> None:
+        self._stop_ringing(call)
+
+    def hang_up(self, call: Call) -> None:
+        """The voce guida has finished with a caller."""
+        self._end(call, Cause.NORMAL_CLEARING, None)
+
+    def queue_for(self, office: str) -> OfficeQueue:
+        if office not in self.queues:
+            self.queues[office] = OfficeQueue(office)
+        return self.queues[office]
+
+    def set_service_mode(self, mode: str | None, by: str) -> None:
+        """Day, night or automatic service (the manual override of office hours)."""
+        self.calendar.set_override(mode)
+        self._note("service-mode", mode=mode or "auto", by=by)
+
+    def call_back(self, station: Station, ticket) -> None:
+        """Call the citizen of a callback ticket from ``station``."""
+        self._call_outside(station, ticket.caller, emergency=False)
+        if station.call is not None:
+            station.call.ticket_id = ticket.id
+            station.call.office = ticket.office
+
+    def _callback_done(self, call: Call) -> None:
+        if self.tickets is None:
+            return
+        station = self.station_for(call.origin)
+        by = station.number if station else ""
+        try:
+            if call.answered_at is not None:
+                self.tickets.close(call.ticket_id, by, self.wall_clock(), note="richiamato")
+                self._note("callback-closed", ticket=call.ticket_id, by=by)
+            else:
+                self.tickets.reopen(call.ticket_id, by, self.wall_clock())
+                self._note("callback-reopened", ticket=call.ticket_id)
+        except Exception:
+            log.exception("callback ticket %s could not be updated", call.ticket_id)
+
     # ------------------------------------------------------------------ transfer
     def _complete_transfer(self, station: Station, held: Call, enquiry: Call) -> bool:
         """The operator hung up with a call on hold and an enquiry call: connect the two.
@@ -533,6 +667,7 @@ class Switchboard:
         self.calls.remove(call)
         call.state = "ended"
         self._stop_ringing(call)
+        self._stop_flow(call.origin)
         for leg in self._legs(call) + ([call.outside_line] if call.outside_line else []):
             leg.play(None)
             leg.peer = None
@@ -555,10 +690,20 @@ class Switchboard:
                                                                          Cause.ORIGINATOR_CANCEL):
             cause = Cause.USER_BUSY if call.far_end_tone == "busy" else Cause.NO_CIRCUIT_AVAILABLE
         disposition = "failover" if call.failover else call.disposition(cause)
+        if call.outcome is not None:
+            disposition = call.outcome
+        elif call.flow_destination is not None and call.answered_at is None and by is call.origin:
+            disposition = "abandoned"  # hung up in the voce guida or in the queue
+        if call.office_entered_s is not None and call.answered_at is None:
+            call.queued_s = self.clock() - call.office_entered_s
         self.records.finish_call(call.id, ended_at=self.wall_clock(), disposition=disposition,
                                  cause=cause.label, answered_at=call.answered_at,
                                  route=">".join(call.route), transfer_chain=",".join(call.transfer_chain),
-                                 ports=",".join(call.ports), called=call.called, caller=call.caller)
+                                 ports=",".join(call.ports), called=call.called, caller=call.caller,
+                                 office=call.office, queued_s=round(call.queued_s, 3),
+                                 overflowed=call.overflowed)
+        if call.ticket_id is not None:
+            self._callback_done(call)
         self.finished.append(call)
         self._note("ended", caller=call.caller or "(unknown)", called=call.called,
                    disposition=disposition, cause=cause.label)
@@ -584,6 +729,12 @@ class Switchboard:
     def tick(self) -> None:
         """Every media tick: dialling timeouts, ring timeouts, transfer recalls, waiting calls."""
         now = self.clock()
+        for session in self.sessions.values():
+            session.poke()
+        for call in self.calls:
+            if call.flow_destination is not None and not call.flow_started \
+                    and now - call.started_s >= self.settings.rules.answer_after_s:
+                self._start_flow(call)
         if self.failover is not None and now >= self._next_failover_check_s:
             self._next_failover_check_s = max(self._next_failover_check_s + FAILOVER_CHECK_S, now)
             self.failover.check()

@@ -33,6 +33,7 @@ class Channel:
         self.peer: Channel | None = None
         self.source = None
         self.last_rx = silence()
+        self.tap: Callable[[np.ndarray], None] | None = None  # the voce guida listening (segreteria)
 
     # -- life cycle
     async def start(self) -> None:
@@ -67,6 +68,8 @@ class Channel:
     # -- audio
     def receive(self, frame: np.ndarray) -> None:
         self.last_rx = frame
+        if self.tap is not None:
+            self.tap(frame)
 
     def transmit(self) -> np.ndarray:
         if self.source is not None:

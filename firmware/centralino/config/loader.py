@@ -109,6 +109,12 @@ class ConfigNode:
             return None
         return self._items[name][1]
 
+    def keys(self) -> list[str]:
+        """The keys of a mapping whose keys are data (weekdays, menu keys), in file order."""
+        self._require_mapping()
+        self._asked.update(self._items)
+        return list(self._items)
+
     def get_section(self, name: str, default=REQUIRED) -> "ConfigNode | None":
         """A mapping below this one; ``default={}`` gives an empty section when absent."""
         node = self._value(name, default)

@@ -18,7 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centralino.media.tones import lookup
 
+from .flows_schema import Menu, Office, SwitchboardRules, calendar_from_node, check_flows
 from .loader import ConfigError, ConfigNode, Origin, load_yaml
+from .sip_schema import Sip, check_sip, sip_station_ports
+from .mail_schema import Mail
+from .leds_schema import Leds, leds_from_board
 
 NUMBER = r"[0-9]{2,6}"
 PHONE_NUMBER = r"\+?[0-9]{2,20}"
@@ -28,6 +32,7 @@ GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 DEFAULT_EMERGENCY = ("112", "113", "115", "118")
 DEFAULT_DATABASE = "/var/lib/centralino/centralino.db"
+GROUP_STRATEGIES = ("ring_all", "hunt", "round_robin", "longest_idle")
 GPIO_MAX = 53  # the BCM2711/BCM2837 GPIO bank: lines 0..53
 
 
@@ -106,6 +111,7 @@ class Board:
     i2c_bus: str
     pcm_device: str
     ports: tuple[Port, ...]
+    leds: Leds | None = None  # board.leds: the status LEDs (config/leds_schema.py)
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Board":
@@ -119,7 +125,8 @@ class Board:
         return cls(kind=kind, hat=node.get_str("hat"), pcm_slots=pcm_slots,
                    spi_speed_hz=node.get_int("spi_speed_hz", 1_000_000, minval=10_000, maxval=20_000_000),
                    gpiochip=node.get_str("gpiochip", "/dev/gpiochip0"), i2c_bus=node.get_str("i2c_bus", "/dev/i2c-0"),
-                   pcm_device=node.get_str("pcm_device", "hw:0"), ports=ports)
+                   pcm_device=node.get_str("pcm_device", "hw:0"), ports=ports,
+                   leds=leds_from_board(node, ports))
 
     @staticmethod
     def _check_ports(ports: tuple[Port, ...], pcm_slots: int) -> None:
@@ -158,6 +165,7 @@ class Group:
     number: str | None
     members: tuple[str, ...]
     strategy: str
+    member_timeout_s: float = 15.0  # hunt, round robin, longest idle: how long each member rings
     origin: Origin = _origin()
 
     @classmethod
@@ -169,7 +177,8 @@ class Group:
         _unique(node, "members", members, "member")
         return cls(name=node.get_str("name", pattern=GROUP_NAME, expected="lower-case letters, digits, _ or -"),
                    number=node.get_str("number", None, pattern=NUMBER, expected="2 to 6 digits"),
-                   members=members, strategy=node.get_choice("strategy", ("ring_all",), "ring_all"),
+                   members=members, strategy=node.get_choice("strategy", GROUP_STRATEGIES, "ring_all"),
+                   member_timeout_s=node.get_float("member_timeout_s", 15.0, minval=3.0, maxval=120.0),
                    origin=node.origin())
 
 
@@ -233,9 +242,17 @@ class Features:
     transfer_recall_s: float
     ring_timeout_s: float
     hold_tone: str
+    login: str = "*61"  # a group member is back: calls ring the phone again
+    logout: str = "*62"  # a group member is away: groups and queues skip the phone
+    voicemail: str = "*98"  # listen to the office's segreteria
+    next_callback: str = "*97"  # call the office's oldest pending callback
+    day_mode: str = "*51"  # force the day service (offices open) ...
+    night_mode: str = "*52"  # ... or the night service (offices closed) ...
+    auto_mode: str = "*50"  # ... or follow hours and holidays again
     origin: Origin = _origin()
 
-    CODES = ("pickup",)  # the feature-code keys, which must differ from each other
+    CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
+             "auto_mode")  # the feature-code keys, which must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -245,7 +262,11 @@ class Features:
         except (KeyError, ValueError) as err:
             message = err.args[0] if err.args else str(err)
             raise ConfigError(node.path, node.key_line("hold_tone"), "features.hold_tone", str(message)) from None
-        return cls(pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
+        codes = {key: node.get_str(key, default, pattern=FEATURE_CODE, expected="* or # and 1-3 digits")
+                 for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
+                                      ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
+                                      ("auto_mode", "*50"))}
+        return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
                    origin=node.origin())
@@ -255,6 +276,8 @@ class Features:
 class Records:
     database: str
     keep_days: int
+    mask_after_days: int = 90  # callers' numbers in CDRs and closed tickets are masked after this
+    voicemail_keep_days: int = 30  # voicemail messages (rows and WAV files) are deleted after this
 
     @classmethod
     def from_node(cls, node: ConfigNode, base: Path) -> "Records":
@@ -262,7 +285,9 @@ class Records:
         database = Path(node.get_str("database", DEFAULT_DATABASE))
         if not database.is_absolute():
             database = base / database
-        return cls(database=str(database), keep_days=node.get_int("keep_days", 365, minval=1, maxval=3650))
+        return cls(database=str(database), keep_days=node.get_int("keep_days", 365, minval=1, maxval=3650),
+                   mask_after_days=node.get_int("mask_after_days", 90, minval=1, maxval=3650),
+                   voicemail_keep_days=node.get_int("voicemail_keep_days", 30, minval=1, maxval=3650))
 
 
 @dataclass(frozen=True)
@@ -346,6 +371,23 @@ class Settings:
     source_path: str = ""
     gsm: Gsm | None = None
     failover: Failover | None = None
+    offices: tuple[Office, ...] = ()
+    menus: tuple[Menu, ...] = ()
+    rules: SwitchboardRules | None = None
+    calendar_node: object | None = field(default=None, compare=False, repr=False)
+    sip: Sip | None = None
+    mail: Mail | None = None
+
+    def office(self, name: str) -> Office | None:
+        return next((o for o in self.offices if o.name == name), None)
+
+    def menu(self, name: str) -> Menu | None:
+        return next((m for m in self.menus if m.name == name), None)
+
+    def calendar(self):
+        """A fresh Calendar from the ``calendar`` section (the switchboard keeps its own: the
+        day/night override lives there)."""
+        return calendar_from_node(None) if self.calendar_node is None else self.calendar_node()
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.board.ports if p.name == name), None)
@@ -378,7 +420,15 @@ def load_settings(path) -> Settings:
         source_path=str(path),
         gsm=Gsm.from_node(root.get_section("gsm")) if root.has("gsm") else None,
         failover=Failover.from_node(root.get_section("failover"), comune.timezone)
-        if root.has("failover") else None)
+        if root.has("failover") else None,
+        offices=tuple(Office.from_node(n, comune.timezone) for n in root.get_list("offices", None)),
+        menus=tuple(Menu.from_node(n) for n in root.get_list("menus", None)),
+        rules=SwitchboardRules.from_node(root.get_section("switchboard", {})),
+        mail=Mail.from_node(root.get_section("mail")) if root.has("mail") else None,
+        sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None)
+    calendar = calendar_from_node(root.get_section("calendar", None))  # checked now, copied per use
+    settings = dataclasses.replace(settings, calendar_node=lambda: dataclasses.replace(
+        calendar, closures=list(calendar.closures), _cache={}))
     root.check_unused()
     if not settings.extensions:
         raise ConfigError(path, root.key_line("extensions"), "extensions",
@@ -392,6 +442,8 @@ def _cross_check(s: Settings) -> Settings:
     _check_groups(s, numbers)
     _check_lines(s)
     _check_features(s)
+    check_flows(s)
+    check_sip(s)
     return dataclasses.replace(s, dialplan=_resolve_operator(s))
 
 
@@ -408,7 +460,7 @@ def _check_dialable(origin: Origin, number: str, s: Settings, numbers: dict[str,
 
 def _check_extensions(s: Settings) -> dict[str, str]:
     """Numbers unique and dialable, ports FXS and used once; returns number -> owner description."""
-    fxs = [p.name for p in s.board.ports if p.kind == "fxs"]
+    fxs = [p.name for p in s.board.ports if p.kind == "fxs"] + sip_station_ports(s)
     numbers: dict[str, str] = {}
     used_ports: dict[str, str] = {}
     for ext in s.extensions:
@@ -455,8 +507,10 @@ def _check_lines(s: Settings) -> None:
         if line.port in used:
             raise line.origin.error("port", f"port {line.port} has two line entries")
         used.add(line.port)
-        if s.extension(line.incoming) is None and s.group(line.incoming) is None:
-            raise line.origin.error("incoming", f"'{line.incoming}' is neither an extension number nor a group name")
+        if ":" not in line.incoming and line.incoming != "operator" and s.extension(line.incoming) is None \
+                and s.group(line.incoming) is None:
+            raise line.origin.error("incoming", f"'{line.incoming}' is neither an extension number nor a group name "
+                                                "(nor menu:NAME, office:NAME, voicemail:OFFICE or operator)")
     if s.failover is not None and s.gsm is None:
         raise s.failover.origin.error(None, "failover forwards calls through the GSM modem: "
                                             "add a 'gsm' section")

@@ -50,6 +50,11 @@ class OfficeHours:
                 if after.start < before.end:
                     raise ValueError(f"{WEEKDAYS[day]}: windows {_fmt(before)} and {_fmt(after)} overlap")
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, OfficeHours) and (self.windows, self.zone) == (other.windows, other.zone)
+
+    __hash__ = None
+
     @classmethod
     def from_spec(cls, spec: dict[str, list[str]], timezone: str = "Europe/Rome") -> "OfficeHours":
         windows: dict[int, list[Window]] = {}

@@ -255,3 +255,7 @@ def failover_stop(ctx: ControlContext, args: list[str]):
     monitor = _failover(ctx)
     monitor.stop_manual()
     return monitor.status()
+
+
+from . import office_commands  # noqa: E402,F401  (registers tickets, ticket close, voicemail ...)
+from . import device_commands  # noqa: E402,F401  (registers gsm, leds, led test)

@@ -17,16 +17,19 @@ milliseconds with one fsync, at a few calls a minute.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import peewee
 
-from .database import BaseModel, RecordsError, open_database
+from .database import BaseModel, RecordsError, open_database, parse_time, to_text
+from .retention import mask_number
 
 DIRECTIONS = ("inbound", "outbound", "internal")
+# abandoned: the caller hung up before anyone answered (in a menu or a queue); voicemail: the
+# caller left a message; callback: a callback ticket was opened for the caller.
 DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "transferred", "failover", "interrupted",
-                "in_progress")
+                "abandoned", "voicemail", "callback", "in_progress")
 INTERRUPTED_CAUSE = "daemon stopped during the call"
 TIME_FIELDS = ("started_at", "answered_at", "ended_at")
 
@@ -48,6 +51,9 @@ class CallRecord(BaseModel):
     cause = peewee.CharField(default="")
     transfer_chain = peewee.TextField(default="")
     emergency = peewee.BooleanField(default=False)
+    office = peewee.CharField(default="")  # the office that handled or was asked for the call
+    queued_s = peewee.FloatField(default=0.0)  # reaching the office to answer (or to the end if unanswered)
+    overflowed = peewee.BooleanField(default=False)  # sent on from a full or too-long queue
 
     class Meta:
         table_name = "calls"
@@ -58,19 +64,6 @@ class CallRecord(BaseModel):
 
 FIELDS = tuple(name for name in CallRecord._meta.sorted_field_names if name != "id")
 UPDATABLE = tuple(name for name in FIELDS if name not in ("call_id", "started_at"))
-
-
-def to_text(when: datetime | None) -> str | None:
-    """A datetime as the stored UTC text (naive means UTC)."""
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _seconds(start: str | None, end: str | None) -> float:
@@ -123,7 +116,8 @@ class CdrStore:
     def finish_call(self, call_id: str, ended_at: datetime, disposition: str, cause: str,
                     answered_at: datetime | None = None, route: str | None = None,
                     transfer_chain: str | None = None, ports: str | None = None, called: str | None = None,
-                    caller: str | None = None, caller_name: str | None = None) -> CallRecord:
+                    caller: str | None = None, caller_name: str | None = None, office: str | None = None,
+                    queued_s: float | None = None, overflowed: bool | None = None) -> CallRecord:
         """Close the call's row with its outcome and durations; returns once it is committed."""
         if disposition not in DISPOSITIONS or disposition == "in_progress":
             raise ValueError(f"unknown disposition {disposition!r}: expected one of "
@@ -139,7 +133,8 @@ class CdrStore:
             record.billable_s = _seconds(record.answered_at, record.ended_at)
             record.disposition, record.cause = disposition, cause or ""
             for name, value in (("route", route), ("transfer_chain", transfer_chain), ("ports", ports),
-                                ("called", called), ("caller", caller), ("caller_name", caller_name)):
+                                ("called", called), ("caller", caller), ("caller_name", caller_name),
+                                ("office", office), ("queued_s", queued_s), ("overflowed", overflowed)):
                 if value is not None:
                     setattr(record, name, value)
             record.save()
@@ -166,6 +161,29 @@ class CdrStore:
                 record.billable_s = 0.0
                 record.save()
                 count += 1
+        return count
+
+    def mask_callers_before(self, cutoff: datetime) -> int:
+        """Mask the outside party's number on finished calls started before ``cutoff``.
+
+        Inbound: the caller (and the caller-ID name, emptied); outbound: the called number, which
+        is the citizen's. Internal calls carry only extensions and stay as they are; a call still
+        ``in_progress`` is the engine's row until it ends. Returns how many rows changed, so a
+        second run over the same period returns 0.
+        """
+        count = 0
+        with self._write():
+            query = CallRecord.select().where(CallRecord.started_at < to_text(cutoff),
+                                              CallRecord.direction != "internal",
+                                              CallRecord.disposition != "in_progress")
+            for record in query:
+                if record.direction == "inbound":
+                    changes = {"caller": mask_number(record.caller), "caller_name": ""}
+                else:
+                    changes = {"called": mask_number(record.called)}
+                if any(getattr(record, name) != value for name, value in changes.items()):
+                    CallRecord.update(**changes).where(CallRecord.id == record.id).execute()
+                    count += 1
         return count
 
     def last(self, n: int = 20) -> list[CallRecord]:

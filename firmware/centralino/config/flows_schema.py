@@ -1,0 +1,268 @@
+"""The municipal flows' configuration: calendar, offices with their hours, menus of the voce guida
+and the switchboard-wide rules (overflow, unattended, privacy).
+
+A destination is written as a short text a technician can read aloud: ``menu:principale``,
+``office:tributi``, ``voicemail:tributi``, ``operator``, an extension number or a group name.
+Every reference is checked once the whole file is read (``check_flows``), so a typo in a menu
+option points at that option's line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from centralino.flows.calendar import Calendar, Closure
+from centralino.flows.hours import WEEKDAYS, OfficeHours, parse_window
+
+from .loader import ConfigError, ConfigNode, Origin
+
+OFFICE_NAME = r"[a-z0-9_-]+"
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+PROMPT_KEY = r"[a-z][a-z0-9_]*"
+MENU_KEYS = "0123456789*#"
+FAILURE_ACTIONS = ("callback", "voicemail", "operator", "hangup")
+CLOSED_ACTIONS = ("voicemail", "callback", "hangup")
+DESTINATION_KINDS = ("menu", "office", "voicemail")
+
+
+def _origin():
+    return field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a caller is sent: kind is menu, office, voicemail, operator, extension or group."""
+    kind: str
+    target: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Destination":
+        if text == "operator":
+            return cls("operator", "")
+        if ":" in text:
+            kind, _, target = text.partition(":")
+            if kind not in DESTINATION_KINDS or not target:
+                raise ValueError(f"'{text}' is not a destination (expected menu:NAME, office:NAME, "
+                                 "voicemail:OFFICE, operator, an extension number or a group name)")
+            return cls(kind, target)
+        return cls("extension" if text.isdigit() else "group", text)
+
+    def __str__(self) -> str:
+        if self.kind == "operator":
+            return "operator"
+        return f"{self.kind}:{self.target}" if self.kind in DESTINATION_KINDS else self.target
+
+
+def _destination(node: ConfigNode, key: str, default=None) -> Destination | None:
+    text = node.get_str(key, default)
+    if text is None:
+        return None
+    try:
+        return Destination.parse(text)
+    except ValueError as err:
+        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}", str(err)) from None
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    max_wait_s: float
+    announce_every_s: float
+    overflow: Destination | None  # None: the switchboard's overflow office
+
+    @classmethod
+    def from_node(cls, node: ConfigNode) -> "QueueRules":
+        return cls(max_wait_s=node.get_float("max_wait_s", 180.0, minval=10.0, maxval=3600.0),
+                   announce_every_s=node.get_float("announce_every_s", 30.0, minval=10.0, maxval=600.0),
+                   overflow=_destination(node, "overflow"))
+
+
+@dataclass(frozen=True)
+class Office:
+    """An office the voce guida can send callers to, with its phone hours and its e-mail."""
+    name: str
+    prompt: str  # how the voce guida names it: a prompt key ("ufficio_tributi")
+    group: str  # the response group that answers its calls
+    email: str | None
+    hours: OfficeHours
+    closed: str  # what a caller outside the hours is offered after hearing them
+    on_failure: str  # what a caller is offered when nobody answers or the queue overflows at the end
+    queue: QueueRules
+    target_answer_s: float
+    origin: Origin = _origin()
+
+    @classmethod
+    def from_node(cls, node: ConfigNode, timezone: str) -> "Office":
+        hours_node = node.get_section("hours", {})
+        spec: dict[str, list[str]] = {}
+        for day in hours_node.keys():
+            key = f"{hours_node.key}.{day}"
+            if day.lower().replace("ì", "i") not in WEEKDAYS:
+                raise ConfigError(node.path, hours_node.key_line(day), key,
+                                  f"'{day}' is not a weekday (expected one of {', '.join(WEEKDAYS)})")
+            windows = [item.text() for item in hours_node.get_list(day)]
+            for text in windows:
+                try:
+                    parse_window(text)
+                except ValueError as err:
+                    raise ConfigError(node.path, hours_node.key_line(day), key, str(err)) from None
+            spec[day] = windows
+        try:
+            hours = OfficeHours.from_spec(spec, timezone)
+        except ValueError as err:
+            raise ConfigError(node.path, node.key_line("hours"), f"{node.key}.hours", str(err)) from None
+        name = node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -")
+        return cls(name=name, prompt=node.get_str("prompt", f"ufficio_{name}", pattern=PROMPT_KEY,
+                                                  expected="a prompt name such as ufficio_tributi"),
+                   group=node.get_str("group", name), email=node.get_str("email", None, pattern=EMAIL,
+                                                                          expected="an e-mail address"),
+                   hours=hours, closed=node.get_choice("closed", CLOSED_ACTIONS, "voicemail"),
+                   on_failure=node.get_choice("on_failure", FAILURE_ACTIONS, "callback"),
+                   queue=QueueRules.from_node(node.get_section("queue", {})),
+                   target_answer_s=node.get_float("target_answer_s", 20.0, minval=1.0, maxval=600.0),
+                   origin=node.origin())
+
+
+@dataclass(frozen=True)
+class Menu:
+    """One level of the voce guida: a greeting, then "Premere 1 per ..." for each option."""
+    name: str
+    greeting: str | None
+    options: dict[str, Destination]
+    prompt: str | None  # how a parent menu names it ("i Servizi Sociali")
+    option_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    operator_key: str | None
+    timeout_s: float
+    retries: int
+    fallback: Destination
+    origin: Origin = _origin()
+
+    @classmethod
+    def from_node(cls, node: ConfigNode) -> "Menu":
+        options_node = node.get_section("options")
+        options: dict[str, Destination] = {}
+        for key in options_node.keys():
+            if len(key) != 1 or key not in MENU_KEYS:
+                raise ConfigError(node.path, options_node.key_line(key), f"{options_node.key}.{key}",
+                                  f"'{key}' is not a telephone key (expected one of {' '.join(MENU_KEYS)})")
+            options[key] = _destination(options_node, key)
+        if not options:
+            raise node.error("a menu needs at least one option (expected e.g. '1: office:tributi')",
+                             key=f"{node.key}.options")
+        operator_key = node.get_str("operator_key", "0", pattern=r"[0-9*#]|none", expected="one key or none")
+        operator_key = None if operator_key == "none" else operator_key
+        if operator_key in options:
+            raise ConfigError(node.path, node.key_line("operator_key"), f"{node.key}.operator_key",
+                              f"key {operator_key} is already option '{options[operator_key]}'")
+        return cls(name=node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -"),
+                   greeting=node.get_str("greeting", None, pattern=PROMPT_KEY, expected="a prompt name"),
+                   options=options, operator_key=operator_key,
+                   prompt=node.get_str("prompt", None, pattern=PROMPT_KEY, expected="a prompt name"),
+                   option_lines={key: options_node.key_line(key) for key in options},
+                   timeout_s=node.get_float("timeout_s", 6.0, minval=1.0, maxval=60.0),
+                   retries=node.get_int("retries", 2, minval=0, maxval=5),
+                   fallback=_destination(node, "fallback", "operator"), origin=node.origin())
+
+
+@dataclass(frozen=True)
+class SwitchboardRules:
+    """Switchboard-wide rules of the flows."""
+    overflow: Destination | None  # where full queues and a fully busy switchboard send callers
+    unattended: Destination | None  # where calls go when nobody is logged in to answer
+    answer_after_s: float  # a line call is answered by the voce guida after this (caller ID first)
+    direct_dial: bool  # outside callers may key an extension number in a menu
+    voicemail_max_s: float
+    origin: Origin = _origin()
+
+    @classmethod
+    def from_node(cls, node: ConfigNode) -> "SwitchboardRules":
+        return cls(overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),
+                   answer_after_s=node.get_float("answer_after_s", 4.0, minval=0.0, maxval=30.0),
+                   direct_dial=node.get_bool("direct_dial", False),
+                   voicemail_max_s=node.get_float("voicemail_max_s", 120.0, minval=10.0, maxval=600.0),
+                   origin=node.origin())
+
+
+def calendar_from_node(node: ConfigNode | None) -> Calendar:
+    """The ``calendar`` section: patron saint's day (``patron: {day: 4, month: 10, name: ...}``) and
+    extra closures (``closures: [{from: 2026-12-24, to: 2026-12-24, reason: ...}]``)."""
+    if node is None:
+        return Calendar()
+    patron = node.get_section("patron", None)
+    patron_day, patron_name = None, "Santo Patrono"
+    if patron is not None:
+        month = patron.get_int("month", minval=1, maxval=12)
+        day = patron.get_int("day", minval=1, maxval=31)
+        try:
+            date(2024, month, day)  # a leap year: 29 February is a possible patron's day
+        except ValueError:
+            raise patron.error(f"{day}/{month} is not a day of the year", key=f"{patron.key}.day") from None
+        patron_day, patron_name = (month, day), patron.get_str("name", "Santo Patrono")
+    closures = []
+    for item in node.get_list("closures", None):
+        first = _date(item, "from")
+        last = _date(item, "to") if item.has("to") else first
+        if last < first:
+            raise item.error(f"the closure ends ({last}) before it starts ({first})", key=f"{item.key}.to")
+        closures.append(Closure(first, last, item.get_str("reason", "chiusura straordinaria")))
+    return Calendar(patron_day=patron_day, patron_name=patron_name, closures=closures)
+
+
+def _date(node: ConfigNode, key: str) -> date:
+    text = node.get_str(key)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)):
+        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}",
+                          f"'{text}' is not a date (expected YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}",
+                          f"'{text}' is not a date of the calendar") from None
+
+
+def check_flows(s) -> None:
+    """Cross-checks: every destination names something that exists; offices' groups exist."""
+    offices = {o.name: o for o in s.offices}
+    menus = {m.name: m for m in s.menus}
+    for collection, what in ((s.offices, "office"), (s.menus, "menu")):
+        seen: set[str] = set()
+        for item in collection:
+            if item.name in seen:
+                raise item.origin.error("name", f"{what} '{item.name}' is defined twice")
+            seen.add(item.name)
+    for office in s.offices:
+        if s.group(office.group) is None:
+            groups = ", ".join(g.name for g in s.groups) or "none defined"
+            raise office.origin.error("group", f"'{office.group}' is not a group (expected one of {groups})")
+        if office.queue.overflow is not None:
+            _check_destination(s, office.origin, "queue", office.queue.overflow, offices, menus)
+        if office.closed == "voicemail" or office.on_failure == "voicemail":
+            pass  # the segreteria needs nothing else: recordings go under the records folder
+    for menu in s.menus:
+        for key, destination in menu.options.items():
+            option = Origin(menu.origin.path, f"{menu.origin.key}.options", menu.option_lines[key],
+                            {key: menu.option_lines[key]})
+            _check_destination(s, option, key, destination, offices, menus)
+        _check_destination(s, menu.origin, "fallback", menu.fallback, offices, menus)
+    rules = s.rules
+    for key in ("overflow", "unattended"):
+        destination = getattr(rules, key)
+        if destination is not None:
+            _check_destination(s, rules.origin, key, destination, offices, menus)
+    for line in s.lines:
+        _check_destination(s, line.origin, "incoming", Destination.parse(line.incoming), offices, menus)
+
+
+def _check_destination(s, origin: Origin, key: str, destination: Destination, offices, menus,
+                       what: str = "") -> None:
+    found = {"menu": destination.target in menus, "office": destination.target in offices,
+             "voicemail": destination.target in offices, "operator": True,
+             "extension": s.extension(destination.target) is not None,
+             "group": s.group(destination.target) is not None}[destination.kind]
+    if not found:
+        label = f"{what}: " if what else ""
+        known = {"menu": menus, "office": offices, "voicemail": offices}.get(destination.kind)
+        expected = f"one of {', '.join(known) or 'none defined'}" if known is not None else \
+            "an extension number, a group name, menu:NAME, office:NAME, voicemail:OFFICE or operator"
+        raise origin.error(key, f"{label}'{destination}' does not exist (expected {expected})")

@@ -1,0 +1,85 @@
+"""Feature codes an office's staff dial from their own phone.
+
+- log in / log out of their response groups (a member away is skipped by groups and queues);
+- day, night or automatic service (operators only): the manual override of the office hours;
+- listen to their offices' segreteria (each message is marked heard as it is played);
+- call the oldest pending callback of their offices (the ticket goes in progress, and is closed
+  when the citizen answers; reopened when they do not).
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("centralino.flows")
+
+MODES = {"day_mode": ("day", "servizio_giorno"), "night_mode": ("night", "servizio_notte"),
+         "auto_mode": (None, "servizio_automatico")}
+
+
+def offices_of(sb, station) -> list:
+    """The offices whose response group includes this station."""
+    return [o for o in sb.settings.offices if station.number in sb.settings.group(o.group).members]
+
+
+async def run_feature(sb, station, session, feature: str) -> None:
+    """The coroutine behind a feature code; the station hears the outcome."""
+    if feature in ("login", "logout"):
+        station.logged_in = feature == "login"
+        sb.note(feature, ext=station.number)
+        await session.say("in_servizio" if station.logged_in else "fuori_servizio", barge_in=False)
+    elif feature in MODES:
+        if not station.operator:
+            sb.note("refused", ext=station.number, feature=feature, why="not an operator")
+            session.hold_tone("it:congestion")
+            return
+        mode, prompt = MODES[feature]
+        sb.set_service_mode(mode, by=f"ext {station.number}")
+        await session.say(prompt, barge_in=False)
+    elif feature == "voicemail":
+        await _listen_to_messages(sb, station, session)
+    elif feature == "next_callback":
+        await _next_callback(sb, station, session)
+    if station.state == "feature":  # done: busy tone until the phone is hung up
+        session.hold_tone("it:busy")
+
+
+async def _listen_to_messages(sb, station, session) -> None:
+    if sb.voicemail is None:
+        await session.say("nessun_messaggio", barge_in=False)
+        return
+    offices = [o.name for o in offices_of(sb, station)] or ([None] if station.operator else [])
+    messages = []
+    for office in offices:
+        messages += sb.voicemail.list(office=office, unheard=True)
+    messages.sort(key=lambda m: m.received_at)
+    if not messages:
+        await session.say("nessun_messaggio", barge_in=False)
+        return
+    count = len(messages)
+    await session.say("avete", ["un nuovo messaggio"] if count == 1 else [str(count), "nuovi messaggi"],
+                      barge_in=False)
+    for index, message in enumerate(messages):
+        if index:
+            await session.say("messaggio_seguente", barge_in=False)
+        session.forget_keys()
+        await session.play(sb.voicemail.samples(message.id), barge_in=True, name=f"voicemail:{message.id}")
+        sb.voicemail.mark_heard(message.id, station.number, sb.wall_clock())
+        sb.note("voicemail-heard", ext=station.number, message=message.id)
+    await session.say("fine_messaggi", barge_in=False)
+
+
+async def _next_callback(sb, station, session) -> None:
+    if sb.tickets is None:
+        await session.say("nessuna_richiamata", barge_in=False)
+        return
+    pending = [t for o in offices_of(sb, station) if (t := sb.tickets.next_pending(o.name)) is not None]
+    if station.operator and not pending:
+        pending = [t for t in (sb.tickets.next_pending(o.name) for o in sb.settings.offices) if t is not None]
+    if not pending:
+        await session.say("nessuna_richiamata", barge_in=False)
+        return
+    ticket = min(pending, key=lambda t: t.opened_at)
+    sb.tickets.take(ticket.id, station.number, sb.wall_clock())
+    sb.note("callback-taken", ext=station.number, ticket=ticket.id)
+    sb.call_back(station, ticket)

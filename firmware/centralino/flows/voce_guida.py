@@ -1,0 +1,76 @@
+"""A menu of the voce guida: "Premere 1 per l'Ufficio Tributi...", then the caller's key.
+
+The caller may press a key at any moment (barge-in): the prompt stops and the key counts. No key
+within the menu's timeout, or a key that means nothing, and the options are said again; after
+``retries`` repetitions the caller goes to the menu's fallback (the operator unless configured).
+"""
+
+from __future__ import annotations
+
+from centralino.config.flows_schema import Destination
+
+EXTENSION_WAIT_S = 3.0  # between the keys of an extension number dialled from a menu
+
+
+def option_pieces(flow, menu) -> list:
+    """The phrase that lists the options."""
+    pieces: list = []
+    for key, destination in menu.options.items():
+        name = _spoken_name(flow, destination)
+        if name is None or not key.isdigit():
+            continue  # nothing to say for it (a bare extension is never announced)
+        pieces += ["premere", [key]]
+        pieces += ["per", name]
+    if menu.operator_key == "0":
+        pieces.append("operatore")
+    return pieces
+
+
+def _spoken_name(flow, destination: Destination) -> str | None:
+    settings = flow.settings
+    if destination.kind == "office":
+        return settings.office(destination.target).prompt
+    if destination.kind == "voicemail":
+        return settings.office(destination.target).prompt
+    if destination.kind == "menu":
+        return settings.menu(destination.target).prompt
+    return None
+
+
+async def run_menu(flow, menu) -> Destination:
+    session = flow.session
+    attempts = 0
+    greeting = [menu.greeting] if menu.greeting else []
+    while True:
+        key = await session.say(*greeting, *option_pieces(flow, menu), name=f"menu:{menu.name}")
+        greeting = []
+        if key is None:
+            key = await session.get_key(menu.timeout_s)
+        else:
+            session.keys.popleft()
+        if key is not None:
+            flow.menu_path.append(key)
+            if key == menu.operator_key:
+                return Destination("operator", "")
+            if key in menu.options:
+                return menu.options[key]
+            direct = await _direct_extension(flow, key)
+            if direct is not None:
+                return direct
+        attempts += 1
+        if attempts > menu.retries:
+            flow.call.route.append("menu-fallback")
+            return menu.fallback
+        session.forget_keys()
+        await session.say("scelta_non_valida" if key is not None else "nessuna_scelta", "ripetere",
+                          barge_in=True)
+
+
+async def _direct_extension(flow, first: str) -> Destination | None:
+    """An extension number keyed in a menu, only where the configuration allows outside callers to."""
+    if not flow.rules.direct_dial or not first.isdigit():
+        return None
+    number = first + await flow.session.get_number(max(len(n) for n in flow.sb.stations) - 1, EXTENSION_WAIT_S)
+    if number in flow.sb.stations:
+        return Destination("extension", number)
+    return None

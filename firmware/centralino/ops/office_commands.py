@@ -1,0 +1,106 @@
+"""Console commands for the offices' work: callback tickets and the segreteria's messages.
+
+Registered into ``commands.COMMANDS`` when that module is imported (its last line imports this
+one). They use ``ctx.daemon.tickets`` and ``ctx.daemon.voicemail``; times go back as the stored
+UTC text with the comune's ``timezone``, like ``cdr``, and the console shows them locally.
+"""
+
+from __future__ import annotations
+
+from centralino.records.database import RecordsError
+from centralino.records.tickets import TicketError, ticket_id
+from centralino.records.voicemail import message_id
+
+from .commands import COMMANDS, CommandError, ControlContext, command
+
+LIST_MAX = 200  # rows in one answer: the newest, enough for a screen and a scroll-back
+NOTE_WORDS_MAX = 60
+CONSOLE_USER = "console"
+
+
+def _offices(ctx: ControlContext) -> list[str]:
+    return [office.name for office in getattr(ctx.daemon.settings, "offices", ())]
+
+
+def _office(ctx: ControlContext, name: str, cmd: str) -> str:
+    known = _offices(ctx)
+    if name not in known:
+        raise CommandError(f"{cmd}: no office {name!r}; offices: {', '.join(known) or 'none configured'}")
+    return name
+
+
+def _number(cmd: str, args: list[str], parse) -> int:
+    usage = COMMANDS[cmd].usage
+    if not args:
+        raise CommandError(f"{cmd}: which number? usage: {usage}")
+    try:
+        return parse(args[0])
+    except ValueError:
+        raise CommandError(f"{cmd}: N must be a whole number from 1, got {args[0]!r}; usage: {usage}") from None
+
+
+def _newest(rows: list) -> list:
+    return rows[-LIST_MAX:]
+
+
+def _answer(ctx: ControlContext, key: str, rows: list, **extra) -> dict:
+    return {"timezone": ctx.daemon.settings.comune.timezone, **extra, key: [r.as_dict() for r in rows]}
+
+
+def _store_error(cmd: str, err: RecordsError, store) -> CommandError:
+    """A store's message without the database path (the technician knows which database)."""
+    return CommandError(f"{cmd}: {str(err).removeprefix(f'{store.path}: ')}")
+
+
+@command("tickets", "tickets [open|all|OFFICE]", "callback tickets: still to do (default), all, or one office's",
+         details="open (the default): tickets not closed yet, in progress included.\n"
+                 f"all: every ticket (the newest {LIST_MAX}). OFFICE: that office's tickets not closed yet.",
+         max_args=1)
+def tickets(ctx: ControlContext, args: list[str]):
+    which = args[0] if args else "open"
+    rows = ctx.daemon.tickets.list()
+    if which == "all":
+        return _answer(ctx, "tickets", _newest(rows), which="all")
+    if which != "open":
+        office = _office(ctx, which, "tickets")
+        rows = [r for r in rows if r.office == office]
+    return _answer(ctx, "tickets", _newest([r for r in rows if r.status != "closed"]), which=which)
+
+
+@command("ticket close", "ticket close N [NOTE...]", "close callback ticket N, with an optional note",
+         max_args=1 + NOTE_WORDS_MAX, audited=True)
+def ticket_close(ctx: ControlContext, args: list[str]):
+    number = _number("ticket close", args, ticket_id)
+    try:
+        row = ctx.daemon.tickets.close(number, CONSOLE_USER, ctx.daemon.wall_clock(), " ".join(args[1:]))
+    except (TicketError, RecordsError) as err:
+        raise _store_error("ticket close", err, ctx.daemon.tickets) from None
+    return row.as_dict()
+
+
+@command("voicemail", "voicemail [OFFICE]", "the segreteria's messages, of every office or of one",
+         details=f"The newest {LIST_MAX}; heard_at is empty for a message nobody has listened to.", max_args=1)
+def voicemail(ctx: ControlContext, args: list[str]):
+    office = _office(ctx, args[0], "voicemail") if args else None
+    rows = ctx.daemon.voicemail.list(office=office)
+    return _answer(ctx, "messages", _newest(rows), unheard=sum(r.heard_at is None for r in rows))
+
+
+@command("voicemail heard", "voicemail heard N", "mark message N as listened to", max_args=1, audited=True)
+def voicemail_heard(ctx: ControlContext, args: list[str]):
+    number = _number("voicemail heard", args, message_id)
+    try:
+        return ctx.daemon.voicemail.mark_heard(number, CONSOLE_USER, ctx.daemon.wall_clock()).as_dict()
+    except RecordsError as err:
+        raise _store_error("voicemail heard", err, ctx.daemon.voicemail) from None
+
+
+@command("voicemail delete", "voicemail delete N", "delete message N and its recording", max_args=1,
+         audited=True)
+def voicemail_delete(ctx: ControlContext, args: list[str]):
+    number = _number("voicemail delete", args, message_id)
+    try:
+        row = ctx.daemon.voicemail.delete(number)
+    except RecordsError as err:
+        raise _store_error("voicemail delete", err, ctx.daemon.voicemail) from None
+    return {"deleted": row.id, "office": row.office, "received_at": row.received_at}

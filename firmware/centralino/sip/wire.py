@@ -1,0 +1,226 @@
+"""Everything that touches sippy objects. Imported only on the SIP thread (see stack.SipThread).
+
+``TransactionManager`` is sippy's, with one UDP worker (with several, a "100 Trying" can overtake
+the "200 OK" that follows it) and a guard in front: datagrams from a banned source are dropped
+unread and anything sippy cannot parse is counted and answered 400 or dropped, never raised.
+``Leg`` is one dialog (a sippy ``UA``) that reports what happens to its channel on the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sippy.Core.Exceptions as sippy_exceptions
+import sippy.SipTransactionManager as sippy_tm
+from sippy.CCEvents import (CCEventConnect, CCEventDisconnect, CCEventFail, CCEventInfo, CCEventPreConnect,
+                            CCEventRedirect, CCEventRing, CCEventTry, CCEventUpdate)
+from sippy.Core.EventDispatcher import ED2
+from sippy.MsgBody import MsgBody
+from sippy.SipConf import SipConf
+from sippy.SipHeader import SipHeader
+from sippy.SipTransactionManager import SipTransactionManager
+from sippy.Udp_server import Udp_server, Udp_server_opts
+from sippy.UA import UA
+
+log = logging.getLogger("centralino.sip")
+
+UA_NAME = "centralino"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
+
+
+class NullLogger:
+    """sippy logs every message it sends and receives; the daemon's log gets only what matters."""
+
+    def write(self, *args, **kwargs) -> None:
+        pass
+
+
+def make_config(host: str, port: int) -> dict:
+    SipConf.my_address = host
+    SipConf.my_port = port
+    SipConf.my_uaname = UA_NAME
+    return {"_sip_address": host, "_sip_port": port, "_sip_logger": NullLogger()}
+
+
+class OneWorker(Udp_server_opts):
+    nworkers = 1
+
+
+_malformed_sink = None
+
+
+def _quiet_dump(title, *args, **kwargs) -> None:
+    """sippy reports a message it could not parse through dump_exception (to stdout): count it."""
+    if _malformed_sink is not None:
+        _malformed_sink("?", str(title))
+
+
+class TransactionManager(SipTransactionManager):
+    model_udp_server = (Udp_server, OneWorker)
+
+    def __init__(self, global_config, req_cb, on_malformed, dropped):
+        global _malformed_sink
+        self._on_malformed = on_malformed
+        self._dropped = dropped
+        _malformed_sink = on_malformed
+        sippy_tm.dump_exception = _quiet_dump
+        super().__init__(global_config, req_cb)
+
+    def newTransaction(self, msg, *args, **kwargs):
+        """sippy compares the transport to "udp" exactly; SIPp's Contact says transport=UDP."""
+        address, transport = msg.getTarget()
+        if isinstance(transport, str) and transport != transport.lower():
+            msg.setTarget((address, transport.lower()))
+        return super().newTransaction(msg, *args, **kwargs)
+
+    def bound_port(self) -> int:
+        server = next(iter(self.l4r.cache_l2s.values()))
+        return int(server.uopts.laddress[1])
+
+    def handleIncoming(self, data_in, ra, server, rtime):
+        source = ra.address[0]
+        if self._dropped(source):
+            return
+        try:
+            if isinstance(data_in, bytes):
+                data_in.decode()
+        except UnicodeDecodeError:
+            self._on_malformed(source, "not UTF-8 text")
+            return
+        try:
+            super().handleIncoming(data_in, ra, server, rtime)
+        except Exception as err:  # whatever a datagram contains, the stack keeps running
+            self._on_malformed(source, f"{type(err).__name__}: {err}")
+
+
+def forget_timers() -> None:
+    """Drop the timers of a stopped stack (the dispatcher outlives it)."""
+    ED2.tlisteners = []
+    ED2.twasted = 0
+
+
+def response(req, code: int, reason: str, headers: tuple[tuple[str, str], ...] = ()):
+    """A stateless answer for ``recv_request``: (response, cancel_cb, noack_cb)."""
+    resp = req.genResponse(code, reason)
+    for name, value in headers:
+        resp.appendHeader(SipHeader(name=name, bodys=value))
+    return resp, None, None
+
+
+def header_text(req, name: str) -> str | None:
+    try:
+        return str(req.getHFBody(name)) if req.countHFs(name) else None
+    except Exception:
+        return None
+
+
+def source_of(req) -> tuple[str, int]:
+    host, port = req.getSource()
+    return str(host), int(port)
+
+
+def contact_address(req) -> tuple[str, int] | None:
+    """host and port of the request's Contact URI (None for "*" or an unusable one)."""
+    try:
+        contact = req.getHFBody("contact")
+        if contact.asterisk:
+            return None
+        url = contact.getUrl()
+        return str(url.host), int(url.port or 5060)
+    except Exception:
+        return None
+
+
+def body_text(msg_or_body) -> str | None:
+    body = msg_or_body.getBody() if hasattr(msg_or_body, "getBody") else msg_or_body
+    return None if body is None else body.localStr()
+
+
+class Leg:
+    """One SIP dialog on the SIP thread. ``sink(leg, kind, data)`` runs on the loop for:
+    offer {caller, name, called, sdp}, progress sdp|None, answered sdp, update sdp, digit d, ended code."""
+
+    def __init__(self, stack, sink):
+        self.stack = stack
+        self.sink = sink
+        self.ua: UA | None = None
+        self.local_sdp: str | None = None
+        self.ended = False
+
+    def _emit(self, kind: str, data=None) -> None:
+        self.stack.to_loop(self.sink, self, kind, data)
+
+    # -- sippy's events (SIP thread)
+    def on_ua_event(self, event, ua) -> None:
+        if isinstance(event, CCEventTry):
+            cid, caller, called, body, auth, name = event.getData()
+            self._emit("offer", {"caller": caller or "", "name": name or "", "called": called or "",
+                                 "sdp": body_text(body)})
+        elif isinstance(event, CCEventRing):
+            code, reason, body = event.getData() or (180, "Ringing", None)
+            self._emit("progress", body_text(body) if body is not None else None)
+        elif isinstance(event, (CCEventConnect, CCEventPreConnect)):
+            code, reason, body = event.getData()
+            if code != "ACK":
+                self._emit("answered", body_text(body) if body is not None else None)
+        elif isinstance(event, CCEventUpdate):  # re-INVITE: same stream, maybe a new address or hold
+            body = event.getData()
+            ua.recvEvent(CCEventConnect((200, "OK", MsgBody(self.local_sdp))))
+            self._emit("update", body_text(body) if body is not None else None)
+        elif isinstance(event, CCEventInfo):
+            digit = _info_digit(body_text(event.getData()) or "")
+            if digit:
+                self._emit("digit", digit)
+        elif isinstance(event, (CCEventDisconnect, CCEventFail, CCEventRedirect)):
+            data = event.getData()
+            code = data[0] if isinstance(event, CCEventFail) and data else 0
+            if not self.ended:
+                self.ended = True
+                self._emit("ended", code)
+
+    # -- the channel's actions (called on the SIP thread through stack.in_sip)
+    def accept(self, req, sip_t):
+        self.ua = UA(self.stack.global_config, self.on_ua_event)
+        self.ua.local_ua = UA_NAME
+        return self.ua.recvRequest(req, sip_t)
+
+    def invite(self, target: tuple[str, int], called: str, caller: str, name: str, sdp: str,
+               username: str | None = None, password: str | None = None) -> None:
+        self.local_sdp = sdp
+        self.ua = UA(self.stack.global_config, self.on_ua_event, username, password, nh_address=target)
+        self.ua.local_ua = UA_NAME
+        self.ua.recvEvent(CCEventTry((None, caller, called, MsgBody(sdp), None, name or None)))
+
+    def ring(self, sdp: str | None = None) -> None:
+        if self.ua is not None and not self.ended:
+            if sdp is None:
+                self.ua.recvEvent(CCEventRing((180, "Ringing", None)))
+            else:
+                self.local_sdp = sdp
+                self.ua.recvEvent(CCEventRing((183, "Session Progress", MsgBody(sdp))))
+
+    def answer(self, sdp: str) -> None:
+        if self.ua is not None and not self.ended:
+            self.local_sdp = sdp
+            self.ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
+
+    def reject(self, code: int, reason: str) -> None:
+        if self.ua is not None and not self.ended:
+            self.ended = True
+            self.ua.recvEvent(CCEventFail((code, reason)))
+
+    def hangup(self) -> None:
+        if self.ua is not None and not self.ended:
+            self.ended = True
+            self.ua.recvEvent(CCEventDisconnect())
+
+
+def _info_digit(body: str) -> str | None:
+    """A key from a SIP INFO body (application/dtmf-relay "Signal=5" or a bare digit)."""
+    for line in body.replace("\r", "").split("\n"):
+        key, _, value = line.partition("=")
+        if key.strip().lower() == "signal":
+            value = value.strip()
+            return value if value in "0123456789*#ABCD" and len(value) == 1 else None
+    text = body.strip()
+    return text if len(text) == 1 and text in "0123456789*#ABCD" else None

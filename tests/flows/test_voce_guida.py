@@ -1,0 +1,91 @@
+"""The voce guida: menus, barge-in, repeats, the operator key, as the caller hears them."""
+
+from __future__ import annotations
+
+from tests.engine.helpers import hear_each_other, listen, play
+from tests.flows.voce_helpers import EARS, call_voce_guida, phrase, press
+
+
+def test_the_caller_hears_the_menu_presses_1_and_reaches_the_anagrafe(tmp_path):
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.wait(12.0)
+        menu = citizen.heard(t0)
+        await press(s, citizen, "1")
+        first, second = s.phone("202"), s.phone("203")
+        await s.until(lambda: first.ringing, "the first anagrafe desk rings")
+        second_rang = second.ringing
+        first.off_hook()
+        since = await listen(s)
+        talking = hear_each_other(citizen, first, since)
+        citizen.hang_up()
+        await s.until(lambda: len(s.switchboard.finished) == 1, "the call ends")
+        return menu, second_rang, talking, s.records.last(1)[0]
+
+    menu, second_rang, talking, row = play(tmp_path, story)
+    assert EARS.heard(menu, "benvenuto")
+    assert not EARS.heard(menu, "ufficio_chiuso")
+    assert EARS.sequence(menu, phrase("premere", ["1"], "per", "ufficio_anagrafe", "premere", ["2"], "per",
+                                      "ufficio_tributi"))
+    assert not second_rang  # hunt: one desk at a time
+    assert talking
+    assert (row.office, row.disposition) == ("anagrafe", "answered")
+    assert "menu:principale>office:anagrafe" in row.route
+
+
+def test_a_key_during_the_greeting_stops_it_and_counts(tmp_path):
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.wait(1.0)
+        await press(s, citizen, "0", settle_s=0.2)  # the operator key, while "Benvenuti..." plays
+        operator = s.phone("200")
+        await s.until(lambda: operator.ringing, "the operator rings", timeout_s=5)
+        return citizen.heard(t0)
+
+    heard = play(tmp_path, story)
+    assert not EARS.heard(heard, "ufficio_anagrafe")  # the options were never reached
+
+
+def test_no_key_repeats_the_menu_twice_then_the_operator(tmp_path):
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        operator = s.phone("200")
+        await s.until(lambda: operator.ringing, "the operator rings after the repeats", timeout_s=120)
+        return citizen.heard(t0), [e for e in s.log if e[1] == "flow"]
+
+    heard, flows = play(tmp_path, story)
+    assert EARS.count(heard, "nessuna_scelta") == 2
+    assert EARS.count(heard, "ripetere") == 2
+    assert EARS.count(heard, "ufficio_anagrafe") == 3
+    assert not EARS.heard(heard, "scelta_non_valida")
+
+
+def test_a_wrong_key_is_refused_and_the_menu_said_again(tmp_path):
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        await s.wait(2.0)
+        t0 = s.clock()
+        await press(s, citizen, "7")
+        await s.wait(4.0)
+        heard = citizen.heard(t0)
+        await press(s, citizen, "9")  # the Sportello Cittadini
+        desks = [s.phone(n) for n in ("201", "202", "203")]
+        await s.until(lambda: any(p.ringing for p in desks), "a desk of the sportello rings")
+        return heard
+
+    heard = play(tmp_path, story)
+    assert EARS.sequence(heard, ["scelta_non_valida", "ripetere"])
+
+
+def test_an_extension_number_keyed_in_a_menu_is_refused_unless_allowed(tmp_path):
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        await s.wait(1.0)
+        await press(s, citizen, "204")
+        await s.wait(8.0)
+        return s.phone("204").ringing or s.switchboard.stations["204"].state == "ringing"
+
+    assert play(tmp_path, story) is False  # privacy: no direct dialling from outside by default
