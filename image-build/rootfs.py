@@ -65,7 +65,7 @@ class Rootfs:
         """Runs mmdebstrap, its output in ``log``; returns the seconds it took."""
         (self.cache / "apt" / self.arch).mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        with open(log, "w") as out, subprocess.Popen(
+        with open(log, "w", buffering=1) as out, subprocess.Popen(
                 self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 text=True, errors="replace") as process:
             for line in process.stdout:   # each line stamped with the seconds since the start

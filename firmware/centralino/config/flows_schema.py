@@ -131,11 +131,11 @@ class Menu:
     greeting: str | None
     options: dict[str, Destination]
     prompt: str | None  # how a parent menu names it ("i Servizi Sociali")
-    option_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     operator_key: str | None
     timeout_s: float
     retries: int
     fallback: Destination
+    option_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     origin: Origin = _origin()
 
     @classmethod

@@ -3,7 +3,8 @@
 Runs on the SIP thread (sippy timers and transactions). It registers, re-registers at half of the
 expiry the registrar granted (so one lost REGISTER never lets the binding lapse), retries every
 RETRY_S after a failure, and sends OPTIONS every ``keepalive_s``: any answer, even an error,
-shows the PBX is there. ``healthy`` (registered, when registration is configured, and the PBX
+shows the PBX is there, and when it comes while unregistered (the PBX restarted, or was away) the
+trunk registers at once instead of waiting for the retry. ``healthy`` (registered, when registration is configured, and the PBX
 answered within MISSED_KEEPALIVES periods) is what the failover logic reads.
 """
 
@@ -41,6 +42,8 @@ class Trunk:
         self.failures = 0
         self.last_problem: str | None = None
         self._timers: list = []
+        self._register_timer = None
+        self._registering = False
         self._auth_tries = 0
         self._cseq = 1
         self._stopped = False
@@ -80,10 +83,18 @@ class Trunk:
             timer.cancel()
         self._timers.clear()
 
-    def _later(self, fn, delay_s: float) -> None:
-        if not self._stopped:
-            self._timers = [t for t in self._timers if t.cb_func is not None]
-            self._timers.append(Timeout(fn, delay_s))
+    def _later(self, fn, delay_s: float):
+        if self._stopped:
+            return None
+        self._timers = [t for t in self._timers if t.cb_func is not None]
+        timer = Timeout(fn, delay_s)
+        self._timers.append(timer)
+        return timer
+
+    def _register_later(self, delay_s: float) -> None:
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+        self._register_timer = self._later(self.register, delay_s)
 
     def _request(self, method: str, expires_s: int | None = None) -> SipRequest:
         aor = SipURL(username=self.config.username or "centralino", host=self.target[0], port=self.target[1])
@@ -101,24 +112,30 @@ class Trunk:
     def register(self) -> None:
         if self._stopped:
             return
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        self._registering = True
         self._auth_tries = 0
         self._register_msg = self._request("REGISTER", self.config.expires_s)
         self._send_register()
 
     def _send_register(self) -> None:
         msg = self._register_msg
-        self.stack.global_config["_sip_tm"].newTransaction(msg, self._register_reply)
+        self.stack.global_config["_sip_tm"].newTransaction(msg, lambda resp: self._register_reply(resp, msg))
 
-    def _register_reply(self, resp) -> None:
-        if self._stopped or resp.scode < 200:
-            return
-        self.last_answer_s = self.clock()
+    def _register_reply(self, resp, msg=None) -> None:
+        if self._stopped or resp.scode < 200 or (msg is not None and msg is not self._register_msg):
+            return  # an answer (or sippy's timeout) for a REGISTER a newer one replaced
+        if resp.scode != 408:  # sippy's own timeout is no answer
+            self.last_answer_s = self.clock()
         if 200 <= resp.scode < 300:
+            self._registering = False
             granted = self._granted(resp)
             self.registered_until_s = self.clock() + granted
             self.registrations += 1
             self.last_problem = None
-            self._later(self.register, max(granted / 2.0, 1.0))
+            self._register_later(max(granted / 2.0, 1.0))
             return
         if resp.scode in (401, 407) and self._auth_tries < MAX_AUTH_TRIES and self.config.password:
             header = "www-authenticate" if resp.scode == 401 else "proxy-authenticate"
@@ -155,7 +172,8 @@ class Trunk:
             log.warning("SIP trunk %s:%d: %s; retrying every %.0f s", *self.target, problem, RETRY_S)
         self.last_problem = problem
         self.registered_until_s = 0.0
-        self._later(self.register, RETRY_S)
+        self._registering = False
+        self._register_later(RETRY_S)
 
     # -- keepalive
     def keepalive(self) -> None:
@@ -167,3 +185,5 @@ class Trunk:
     def _keepalive_reply(self, resp) -> None:
         if resp.scode >= 200 and resp.scode != 408:  # 408 is sippy's own timeout, not an answer
             self.last_answer_s = self.clock()
+            if self.config.register and not self.registered and not self._registering:
+                self.register()  # the PBX is back: no need to wait for the retry
