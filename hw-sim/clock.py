@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -30,7 +31,8 @@ class _SkippingSelector(selectors.DefaultSelector):
     def select(self, timeout: float | None = None):
         ready = super().select(0)
         if ready or timeout is None or timeout <= 0:
-            if timeout is None and not ready and not self._loop.has_real_readers():
+            if timeout is None and not ready and not self._loop.has_real_readers() \
+                    and threading.active_count() == 1:  # a worker thread may still wake the loop
                 raise RuntimeError("virtual clock: nothing scheduled and no I/O to wait for (deadlock)")
             if timeout is None and not ready:
                 return super().select(None)

@@ -58,7 +58,7 @@ def test_without_systemd_nothing_is_sent_and_nothing_fails():
     n = Notifier({})
     assert not n.enabled
     n.ready("x"), n.heartbeat(), n.stopping()
-    assert n.sent == []
+    assert list(n.sent) == []
     # systemd gone mid-run: a failed send is logged, never raised
     gone = Notifier({"NOTIFY_SOCKET": "/nonexistent/notify.sock"})
     assert gone.notify("READY=1") is False

@@ -7,9 +7,7 @@ of pressing #: most callers end a message by hanging up.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import wave
 
 import numpy as np
 
@@ -65,14 +63,5 @@ def _store(sb, call, office, audio: np.ndarray) -> None:
 
         local = received.astimezone(sb.timezone)
         sb.mailer.queue(*voicemail_mail(office.name, office.email, call.caller, local,
-                                        len(audio) / SAMPLE_RATE_HZ, wav_bytes(audio)))
-
-
-def wav_bytes(audio: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE_HZ)
-        wav.writeframes(np.asarray(audio, dtype="<i2").tobytes())
-    return out.getvalue()
+                                        len(audio) / SAMPLE_RATE_HZ, sb.voicemail.wav_bytes(message.id)))
+        sb.voicemail.mark_mailed(message.id, received)

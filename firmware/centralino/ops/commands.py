@@ -257,5 +257,9 @@ def failover_stop(ctx: ControlContext, args: list[str]):
     return monitor.status()
 
 
+COMMANDS["migration"] = COMMANDS["failover"]  # the same switch, by the name a migration plan uses
+COMMANDS["migration start"] = COMMANDS["failover start"]
+COMMANDS["migration stop"] = COMMANDS["failover stop"]
+
 from . import office_commands  # noqa: E402,F401  (registers tickets, ticket close, voicemail ...)
 from . import device_commands  # noqa: E402,F401  (registers gsm, leds, led test)

@@ -104,3 +104,23 @@ def voicemail_delete(ctx: ControlContext, args: list[str]):
     except RecordsError as err:
         raise _store_error("voicemail delete", err, ctx.daemon.voicemail) from None
     return {"deleted": row.id, "office": row.office, "received_at": row.received_at}
+
+
+SERVICE_MODES = {"day": "day", "night": "night", "auto": None}
+
+
+@command("service", "service [day|night|auto]",
+         "the offices' service: automatic (hours and holidays), or forced day or night",
+         details="day: every office answers as if open; night: every office is closed (callers hear the\n"
+                 "hours and reach the segreteria); auto: back to the hours and holidays.\n"
+                 "Staff phones do the same with the feature codes (*51 day, *52 night, *50 auto).",
+         max_args=1, audited=True)
+def service(ctx: ControlContext, args: list[str]):
+    switchboard = ctx.daemon.switchboard
+    if switchboard is None:
+        raise CommandError("service: the switchboard is not running yet")
+    if args:
+        if args[0] not in SERVICE_MODES:
+            raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
+        switchboard.set_service_mode(SERVICE_MODES[args[0]], by="console")
+    return {"service": switchboard.calendar.override or "auto"}

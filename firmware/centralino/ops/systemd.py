@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import deque
 import time
 from collections.abc import Callable, Mapping
 
 log = logging.getLogger("centralino.systemd")
 
+SENT_KEPT = 50
 HEARTBEAT_FRACTION = 0.5  # send WATCHDOG=1 every WatchdogSec * this
 USEC_PER_S = 1_000_000
 
@@ -60,12 +62,14 @@ class Notifier:
         self.address = socket_address(target) if target else None
         self.watchdog_s = watchdog_interval_s(env)
         self.clock = clock
-        self.sent: list[str] = []  # what went out, for status and tests
+        self.sent: deque[str] = deque(maxlen=SENT_KEPT)  # the last messages that went out
+        self._failing = False
         self._last_beat_s: float | None = None
         self._last_status = ""
         self._sock: socket.socket | None = None
         if self.address is not None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            self._sock.setblocking(False)  # a full notify queue must never stall the media loop
 
     @property
     def enabled(self) -> bool:
@@ -79,8 +83,11 @@ class Notifier:
         try:
             self._sock.sendto(message.encode(), self.address)
         except OSError as err:  # systemd gone or the socket full: never a reason to stop serving calls
-            log.warning("sd_notify %r to %s failed: %s", message, self.address, err)
+            if not self._failing:  # once per run of failures, not once per heartbeat
+                log.warning("sd_notify %r to %s failed: %s", message, self.address, err)
+            self._failing = True
             return False
+        self._failing = False
         self.sent.append(message)
         return True
 

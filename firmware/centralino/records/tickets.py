@@ -122,6 +122,17 @@ class TicketStore:
             row.save()
         return row
 
+    def reopen(self, id, by: str, at: datetime) -> Ticket:
+        """The callback did not reach the citizen (in_progress -> open): it waits for the next try."""
+        with self._write():
+            row = self._get(id)
+            if row.status != "in_progress":
+                raise TicketError(f"ticket {row.id} is {self._state(row)}: only a ticket in progress can be reopened")
+            row.status, row.taken_at, row.taken_by = "open", None, ""
+            row.note = f"non raggiunto da {by}" if by else "non raggiunto"
+            row.save()
+        return row
+
     def close(self, id, by: str, at: datetime, note: str = "") -> Ticket:
         """Done (open or in_progress -> closed), with an optional note of the outcome."""
         with self._write():

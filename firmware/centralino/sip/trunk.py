@@ -40,6 +40,7 @@ class Trunk:
         self.last_answer_s: float | None = None
         self.registrations = 0
         self.failures = 0
+        self.keepalives_answered = 0
         self.last_problem: str | None = None
         self._timers: list = []
         self._register_timer = None
@@ -67,6 +68,7 @@ class Trunk:
                 "registered": self.registered if self.config.register else None,
                 "registered_for_s": round(max(0.0, self.registered_until_s - now)) if self.config.register else None,
                 "registrations": self.registrations, "failures": self.failures,
+                "keepalives_answered": self.keepalives_answered,
                 "last_answer_s_ago": None if self.last_answer_s is None else round(now - self.last_answer_s, 1),
                 "problem": self.last_problem}
 
@@ -185,5 +187,6 @@ class Trunk:
     def _keepalive_reply(self, resp) -> None:
         if resp.scode >= 200 and resp.scode != 408:  # 408 is sippy's own timeout, not an answer
             self.last_answer_s = self.clock()
+            self.keepalives_answered += 1
             if self.config.register and not self.registered and not self._registering:
                 self.register()  # the PBX is back: no need to wait for the retry
