@@ -110,7 +110,7 @@ def test_an_extension_calls_outside_through_kamailio_to_the_pstn(tmp_path):
     async def story(s, trunk, pbx, sip_port, pstn_port):
         trace = tmp_path / "pstn_messages.log"
         uas = asyncio.ensure_future(run_tool(
-            "sipp", "-sn", "uas", "-i", HOST, "-p", str(pstn_port), "-m", "1", "-nostdin", "-nr",
+            "sipp", "-sf", str(SCENARIOS / "pstn_uas.xml"), "-i", HOST, "-p", str(pstn_port), "-m", "1", "-nostdin", "-nr",
             "-timeout", "25s", "-timeout_error", "-trace_msg", "-message_file", str(trace)))
         await asyncio.sleep(0.5)  # SIPp binds its port
         phone = s.phone("201")
@@ -131,5 +131,7 @@ def test_an_extension_calls_outside_through_kamailio_to_the_pstn(tmp_path):
     invite = trace[trace.index("INVITE sip:"):]
     assert invite.startswith(f"INVITE sip:{number}@")
     assert "Proxy-Authorization" not in invite.split("\n\n")[0]  # kamailio checked and consumed it
-    assert invite.count("Via: SIP/2.0/UDP") >= 2  # it came through kamailio
+    assert invite.split("\n\n")[0].count("Via: SIP/2.0/UDP") == 2  # it came through kamailio
+    bye = trace[trace.index("BYE sip:"):]
+    assert bye.split("\n\n")[0].count("Via: SIP/2.0/UDP") == 2  # the dialog stays routed through it
     assert (direction, called, disposition) == ("outbound", number, "answered")

@@ -190,6 +190,10 @@ class SipLineChannel(SipChannel):
     def idle(self) -> bool:
         return self.state == "idle" and not self._claimed and self.in_service and self.trunk_health()
 
+    def line_present(self) -> bool:
+        """What an FXO line's loop voltage tells the failover logic: the trunk is registered and answering."""
+        return bool(self.trunk_health())
+
     # -- inbound
     async def _leg_offer(self, leg, offer) -> None:
         self.called = offer["called"]

@@ -1,0 +1,72 @@
+"""baresip, a SIP phone no one here wrote, against centralino with real RTP on 127.0.0.1: it registers
+as the desk phone 210 with digest auth, calls the analog extension 201, and each side hears the other's
+test tone (what the simulated phone received, and what baresip decoded); keys it sends as RFC 4733
+events reach the switchboard as digits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from centralino.channels import events as ev
+from centralino.hwsim.clock import run
+from centralino.hwsim.scenario import Scenario
+from centralino.hwsim.voices import hears
+
+from .baresip import Baresip
+from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, free_port, need, sip_config
+
+BARESIP_TONE_HZ = 1650.0  # no simulated phone's voice, no DTMF frequency
+
+
+def _free_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def test_baresip_registers_calls_an_analog_extension_and_both_hear_each_other(tmp_path):
+    need("baresip")
+    sip_port, baresip_port = free_port(), free_port()
+    path = sip_config(tmp_path, sip_port)
+    account = (f"<sip:{PHONE_USER}@{HOST}:{sip_port}>;auth_pass={PHONE_PASSWORD};regint=300;"
+               f"audio_codecs=PCMA;ptime=20")
+
+    async def main():
+        async with Scenario(path, tmp_path / "data") as s:
+            desk = s.switchboard.channels["sip210"]
+            digits: list[str] = []
+            listener = desk.listener
+            desk.listener = lambda channel, event: (digits.append(event.digit) if isinstance(event, ev.Digit)
+                                                    and desk.state == "connected" else None,
+                                                    listener(channel, event))[-1]
+            async with Baresip(tmp_path, baresip_port, _free_tcp_port(), BARESIP_TONE_HZ, account) as phone:
+                await s.until(lambda: s.switchboard.stations["210"].free, "baresip registers", timeout_s=10)
+                phone.command("dial", f"sip:201@{HOST}:{sip_port}")
+                analog = s.phone("201")
+                await s.until(lambda: analog.ringing, "201 rings", timeout_s=10)
+                analog.off_hook()
+                await s.until(lambda: desk.state == "connected", "the call is connected", timeout_s=5)
+                talk_from = s.clock()
+                await asyncio.sleep(2.0)
+                phone.command("sndcode", "5")
+                await asyncio.sleep(0.5)
+                phone.command("sndcode", "")
+                await asyncio.sleep(0.5)
+                analog_heard = analog.heard(since_s=talk_from + 0.5)
+                rfc4733 = (desk.media.dtmf_payload_type is not None and not desk.media.inband_dtmf,
+                           desk.media.stats.digits_received)
+                phone.command("hangup")
+                await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+                await asyncio.sleep(0.3)
+                baresip_heard = phone.heard()
+                row = s.records.last(1)[0]
+                return analog.voice.frequency_hz, analog_heard, baresip_heard, digits, rfc4733, row
+
+    voice_hz, analog_heard, baresip_heard, digits, rfc4733, row = run(main, virtual=False)
+    assert (row.caller, row.called, row.disposition) == ("210", "201", "answered")
+    assert hears(analog_heard, BARESIP_TONE_HZ) and not hears(analog_heard, voice_hz)
+    assert baresip_heard.size > 8000, "baresip recorded no audio"
+    assert hears(baresip_heard[-8000 * 2:], voice_hz)
+    assert digits == ["5"] and rfc4733 == (True, 1)  # as a telephone-event, not detected in the audio
