@@ -18,6 +18,7 @@ from .conftest import CACHE, rootfs, require
 
 HERE = Path(__file__).resolve().parent
 ELF_MACHINE_AARCH64 = 183
+pytestmark = pytest.mark.image
 
 
 @pytest.fixture(scope="module")

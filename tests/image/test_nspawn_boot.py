@@ -21,6 +21,7 @@ from .conftest import CACHE, OUT, rootfs, require
 
 HERE = Path(__file__).resolve().parent
 BOOT_TIMEOUT_S = 420  # only so a container that never powers off fails the test
+pytestmark = pytest.mark.image
 
 
 def properties(text: str) -> dict[str, str]:

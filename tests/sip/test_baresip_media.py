@@ -1,7 +1,11 @@
-"""baresip, a SIP phone no one here wrote, against centralino with real RTP on 127.0.0.1: it registers
-as the desk phone 210 with digest auth, calls the analog extension 201, and each side hears the other's
-test tone (what the simulated phone received, and what baresip decoded); keys it sends as RFC 4733
-events reach the switchboard as digits."""
+"""baresip, a SIP phone no one here wrote, against centralino with real RTP on 127.0.0.1.
+
+- As the desk phone 210 (digest registration) it calls the analog extension 201: each side hears the
+  other's test tone (what the simulated phone received, and what baresip decoded), and a key it sends
+  as an RFC 4733 event reaches the switchboard as a digit.
+- As a caller from outside, arriving by the trunk on the voce guida's DID: it hears the greeting,
+  presses 1 (RFC 4733), reaches the anagrafe's first desk (analog 202), and both hear each other.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,12 @@ from centralino.hwsim.voices import hears
 from .baresip import Baresip
 from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, free_port, need, sip_config
 
+from centralino.flows.phrases import PhraseLibrary
+from centralino.hwsim.ears import PromptEars
+
 BARESIP_TONE_HZ = 1650.0  # no simulated phone's voice, no DTMF frequency
+DID_VOCE_GUIDA = "0558450150"
+EARS = PromptEars(PhraseLibrary())
 
 
 def _free_tcp_port() -> int:
@@ -70,3 +79,44 @@ def test_baresip_registers_calls_an_analog_extension_and_both_hear_each_other(tm
     assert baresip_heard.size > 8000, "baresip recorded no audio"
     assert hears(baresip_heard[-8000 * 2:], voice_hz)
     assert digits == ["5"] and rfc4733 == (True, 1)  # as a telephone-event, not detected in the audio
+
+
+def test_baresip_calls_the_voce_guida_did_presses_1_and_talks_with_the_anagrafe(tmp_path):
+    need("baresip")
+    sip_port, baresip_port = free_port(), free_port()
+    path = sip_config(tmp_path, sip_port, trunk_port=baresip_port, register=False, phones=False,
+                      trunk_extra={"routes": {DID_VOCE_GUIDA: "menu:principale"}})
+    account = f"<sip:0551234567@{HOST}>;regint=0;audio_codecs=PCMA;ptime=20"
+
+    async def main():
+        async with Scenario(path, tmp_path / "data") as s:
+            line = s.switchboard.channels["trunk1"]
+            async with Baresip(tmp_path, baresip_port, _free_tcp_port(), BARESIP_TONE_HZ, account) as caller:
+                caller.command("dial", f"sip:{DID_VOCE_GUIDA}@{HOST}:{sip_port}")
+                await s.until(lambda: line.state == "connected", "the voce guida answers", timeout_s=10)
+                await asyncio.sleep(2.5)  # the greeting
+                caller.command("sndcode", "1")
+                await asyncio.sleep(0.3)
+                caller.command("sndcode", "")
+                desk = s.phone("202")
+                await s.until(lambda: desk.ringing, "the anagrafe's first desk rings", timeout_s=10)
+                desk.off_hook()
+                await s.until(lambda: s.switchboard.stations["202"].state == "talking", "202 talks", timeout_s=5)
+                talk_from = s.clock()
+                await asyncio.sleep(2.0)
+                desk_heard = desk.heard(since_s=talk_from + 0.5)
+                talked_s = s.clock() - talk_from
+                caller.command("hangup")
+                await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+                await asyncio.sleep(0.3)
+                row = s.records.last(1)[0]
+                return desk.voice.frequency_hz, desk_heard, caller.heard(), talked_s, row
+
+    voice_hz, desk_heard, caller_heard, talked_s, row = run(main, virtual=False)
+    assert (row.called, row.caller, row.office, row.disposition) == (DID_VOCE_GUIDA, "0551234567", "anagrafe",
+                                                                     "answered")
+    assert "menu:principale>office:anagrafe" in row.route
+    assert EARS.heard(caller_heard, "benvenuto")  # baresip heard the voce guida's greeting
+    assert hears(desk_heard, BARESIP_TONE_HZ) and not hears(desk_heard, voice_hz)
+    talk = caller_heard[-int((talked_s - 0.5) * 8000):]  # the call's last seconds: the desk's voice
+    assert hears(talk, voice_hz)

@@ -151,6 +151,44 @@ def _format_cdr(r: dict) -> list[str]:
     return format_table(rows, r["timezone"], WIDTH).splitlines()
 
 
+def _local(text: str | None, zone: str) -> str:
+    """A stored UTC time as local day and minute ("24/11 09:05")."""
+    if not text:
+        return "-"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).astimezone(ZoneInfo(zone)).strftime("%d/%m %H:%M")
+
+
+def _format_tickets(r: dict) -> list[str]:
+    if "tickets" not in r:
+        return _format_mapping(r)
+    if not r["tickets"]:
+        return ["no callback tickets"]
+    zone = r["timezone"]
+    out = [f"{'N':>4}  {'opened':<11}  {'office':<15}  {'number':<15}  {'status':<11}  {'reason':<9}  by"]
+    for t in r["tickets"]:
+        out.append(f"{t['id']:>4}  {_local(t['opened_at'], zone):<11}  {t['office'][:15]:<15}  "
+                   f"{t['caller'][:15]:<15}  {t['status']:<11}  {t['reason'][:9]:<9}  "
+                   f"{t.get('closed_by') or t.get('taken_by') or '-'}")
+    return out
+
+
+def _format_voicemail(r: dict) -> list[str]:
+    if "messages" not in r:
+        return _format_mapping(r)
+    if not r["messages"]:
+        return ["no messages"]
+    zone = r["timezone"]
+    out = [f"{'N':>4}  {'received':<11}  {'office':<15}  {'caller':<15}  {'length':>6}  heard"]
+    for m in r["messages"]:
+        heard = f"{m['heard_by'] or '?'} {_local(m['heard_at'], zone)}" if m.get("heard_at") else "no"
+        out.append(f"{m['id']:>4}  {_local(m['received_at'], zone):<11}  {m['office'][:15]:<15}  "
+                   f"{(m['caller'] or 'anonimo')[:15]:<15}  {m['duration_s']:>5.0f}s  {heard}")
+    return out
+
+
 def _format_help(r: dict) -> list[str]:
     if "help" in r:
         return r["help"].splitlines()
@@ -170,8 +208,9 @@ def _format_mapping(r) -> list[str]:
 
 
 FORMATTERS = {"status": _format_status, "lines": _format_lines, "calls": _format_calls, "cdr": _format_cdr,
-              "help": _format_help}
-TABLES = ("lines", "calls", "cdr")  # a table row is cut at the edge; any other line is folded
+              "help": _format_help, "tickets": _format_tickets, "ticket": _format_tickets,
+              "voicemail": _format_voicemail}
+TABLES = ("lines", "calls", "cdr", "tickets", "voicemail")  # a table row is cut at the edge; any other line is folded
 
 
 def format_result(words: list[str], result) -> str:
