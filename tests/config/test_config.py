@@ -68,6 +68,8 @@ def _line_of(path: Path, needle: str) -> int:
      "offices[1].group", "'tributii' is not a group"),
     ('    closed: callback', '    closed: richiama', 'closed: richiama',
      "offices[1].closed", "'richiama' is not valid"),
+    ('prompt: ufficio_tributi', 'prompt: ufficio_tasse', 'ufficio_tasse',
+     "offices[1].prompt", "no prompt 'ufficio_tasse' in the prompt set"),
     ('strategy: hunt,', 'strategy: caccia,', 'strategy: caccia', "groups[0].strategy", "'caccia' is not valid"),
     ('{from: "2026-12-24", to: "2026-12-24"', '{from: "2026-12-24", to: "2026-12-23"', 'to: "2026-12-23"',
      "calendar.closures[0].to", "ends (2026-12-23) before it starts (2026-12-24)"),

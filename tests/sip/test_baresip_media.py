@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 
 from centralino.channels import events as ev
+from centralino.flows.phrases import PhraseLibrary
 from centralino.hwsim.clock import run
+from centralino.hwsim.ears import PromptEars
 from centralino.hwsim.scenario import Scenario
 from centralino.hwsim.voices import hears
 
 from .baresip import Baresip
 from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, free_port, need, sip_config
-
-from centralino.flows.phrases import PhraseLibrary
-from centralino.hwsim.ears import PromptEars
 
 BARESIP_TONE_HZ = 1650.0  # no simulated phone's voice, no DTMF frequency
 DID_VOCE_GUIDA = "0558450150"
@@ -46,10 +45,14 @@ def test_baresip_registers_calls_an_analog_extension_and_both_hear_each_other(tm
         async with Scenario(path, tmp_path / "data") as s:
             desk = s.switchboard.channels["sip210"]
             digits: list[str] = []
-            listener = desk.listener
-            desk.listener = lambda channel, event: (digits.append(event.digit) if isinstance(event, ev.Digit)
-                                                    and desk.state == "connected" else None,
-                                                    listener(channel, event))[-1]
+            switchboard_listener = desk.listener
+
+            def listener(channel, event):  # the digits the switchboard gets from the connected phone
+                if isinstance(event, ev.Digit) and desk.state == "connected":
+                    digits.append(event.digit)
+                switchboard_listener(channel, event)
+
+            desk.listener = listener
             async with Baresip(tmp_path, baresip_port, _free_tcp_port(), BARESIP_TONE_HZ, account) as phone:
                 await s.until(lambda: s.switchboard.stations["210"].free, "baresip registers", timeout_s=10)
                 phone.command("dial", f"sip:201@{HOST}:{sip_port}")

@@ -221,8 +221,22 @@ def _date(node: ConfigNode, key: str) -> date:
                           f"'{text}' is not a date of the calendar") from None
 
 
+def _check_prompts(s) -> None:
+    """Every prompt named in menus and offices is in the shipped prompt set."""
+    from centralino.flows.phrases import CATALOGUE_NAME, SHIPPED_DIR, read_catalogue
+
+    known = {entry.key for entry in read_catalogue(SHIPPED_DIR / CATALOGUE_NAME)}
+    named = [(o.origin, "prompt", o.prompt) for o in s.offices]
+    named += [(m.origin, key, getattr(m, key)) for m in s.menus for key in ("greeting", "prompt")]
+    for origin, key, prompt in named:
+        if prompt is not None and prompt not in known:
+            raise origin.error(key, f"no prompt '{prompt}' in the prompt set "
+                                    f"(expected a key of prompts/it/{CATALOGUE_NAME}, e.g. ufficio_tributi)")
+
+
 def check_flows(s) -> None:
     """Cross-checks: every destination names something that exists; offices' groups exist."""
+    _check_prompts(s)
     offices = {o.name: o for o in s.offices}
     menus = {m.name: m for m in s.menus}
     for collection, what in ((s.offices, "office"), (s.menus, "menu")):
