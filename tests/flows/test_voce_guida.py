@@ -89,3 +89,60 @@ def test_an_extension_number_keyed_in_a_menu_is_refused_unless_allowed(tmp_path)
         return s.phone("204").ringing or s.switchboard.stations["204"].state == "ringing"
 
     assert play(tmp_path, story) is False  # privacy: no direct dialling from outside by default
+
+
+def test_a_comune_recording_replaces_the_shipped_greeting(tmp_path):
+    import numpy as np
+
+    from centralino.media.wavfile import write_wav
+    from tests.engine.helpers import config_copy
+
+    folder = tmp_path / "voci"
+    folder.mkdir()
+    t = np.arange(16000) / 8000
+    own = (8000 * np.sin(2 * np.pi * 700 * t) * np.sin(2 * np.pi * 3 * t)).astype(np.int16)
+    write_wav(folder / "benvenuto.wav", own)
+
+    def with_prompts(data):
+        data["switchboard"]["prompts"] = str(folder)
+
+    async def story(s):
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.wait(4.0)
+        return citizen.heard(t0)
+
+    from centralino.hwsim.ears import find
+
+    heard = play(tmp_path, story, config=config_copy(tmp_path, with_prompts))
+    assert find(heard, own) and not EARS.heard(heard, "benvenuto")
+
+
+def test_with_nobody_logged_in_callers_reach_the_segreteria(tmp_path):
+    async def story(s):
+        for station in s.switchboard.stations.values():
+            station.logged_in = False  # everyone dialled *62
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.wait(8.0)
+        return citizen.heard(t0), s.switchboard.calls[0].route
+
+    heard, route = play(tmp_path, story)
+    assert EARS.heard(heard, "segreteria") and not EARS.heard(heard, "ufficio_anagrafe")
+    assert "unattended" in route
+
+
+def test_with_every_phone_busy_new_callers_go_to_the_sportello_queue(tmp_path):
+    async def story(s):
+        for number in s.switchboard.stations:
+            s.phone(number).off_hook()  # every phone busy
+        await s.wait(0.5)
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.wait(12.0)
+        return citizen.heard(t0), s.switchboard.calls[0]
+
+    heard, call = play(tmp_path, story)
+    assert EARS.sequence(heard, phrase("tutti_occupati", ["Lei è il primo in attesa"]))
+    assert not EARS.heard(heard, "ufficio_anagrafe")  # no menu: straight to the sportello
+    assert call.office == "sportello" and "all-busy" in call.route

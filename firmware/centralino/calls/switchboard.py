@@ -71,7 +71,7 @@ class Switchboard:
         self.dialplan = Dialplan(self.stations, groups, settings.dialplan.outside_prefix,
                                  tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features)
         # the municipal flows: voce guida, offices, response groups, queues, segreteria, callbacks
-        self.phrases = PhraseLibrary()
+        self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
         self.calendar = settings.calendar()
         self.response_groups = {g.name: ResponseGroup(g, self.stations) for g in settings.groups}
         self.queues: dict[str, OfficeQueue] = {}

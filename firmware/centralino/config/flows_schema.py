@@ -10,6 +10,7 @@ option points at that option's line.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -173,11 +174,20 @@ class SwitchboardRules:
     answer_after_s: float  # a line call is answered by the voce guida after this (caller ID first)
     direct_dial: bool  # outside callers may key an extension number in a menu
     voicemail_max_s: float
+    prompts: str | None = None  # the comune's own recordings, used before the shipped ones
     origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "SwitchboardRules":
-        return cls(overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),
+        prompts = node.get_str("prompts", None)
+        if prompts is not None:
+            folder = Path(prompts) if Path(prompts).is_absolute() else Path(node.path).parent / prompts
+            if not folder.is_dir():
+                raise ConfigError(node.path, node.key_line("prompts"), f"{node.key}.prompts",
+                                  f"'{folder}' is not a folder (expected the comune's own recordings, "
+                                  "one <prompt key>.wav each)")
+            prompts = str(folder)
+        return cls(prompts=prompts, overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),
                    answer_after_s=node.get_float("answer_after_s", 4.0, minval=0.0, maxval=30.0),
                    direct_dial=node.get_bool("direct_dial", False),
                    voicemail_max_s=node.get_float("voicemail_max_s", 120.0, minval=10.0, maxval=600.0),
