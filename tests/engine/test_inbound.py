@@ -6,7 +6,7 @@ from datetime import datetime
 
 from centralino.media.callerid import CallerId
 
-from .helpers import CITIZEN, call_in, finished, hear_each_other, listen, play, rings_no_more
+from .helpers import CITIZEN, call_in, config_copy, finished, hear_each_other, listen, play, rings_no_more
 
 
 def test_line_call_rings_the_operator_with_the_callers_number(tmp_path):
@@ -50,7 +50,11 @@ def test_group_line_rings_every_member_and_the_first_to_answer_gets_it(tmp_path)
         return others_rang, [p.caller_ids[-1].number if p.caller_ids else None for p in members], \
             others_stopped, talked, others_heard, rows[-1]
 
-    others_rang, shown, others_stopped, talked, others_heard, row = play(tmp_path, story)
+    def desk_line(data):  # the third line straight to the citizens' desk, without the voce guida
+        data["lines"][2]["incoming"] = "sportello_cittadini"
+
+    others_rang, shown, others_stopped, talked, others_heard, row = play(
+        tmp_path, story, config=config_copy(tmp_path, desk_line))
     assert others_rang == [False, False]
     assert others_stopped == [True, True]
     assert shown == [CITIZEN] * 3

@@ -110,8 +110,8 @@ def test_an_extension_calls_outside_through_kamailio_to_the_pstn(tmp_path):
     async def story(s, trunk, pbx, sip_port, pstn_port):
         trace = tmp_path / "pstn_messages.log"
         uas = asyncio.ensure_future(run_tool(
-            "sipp", "-sf", str(SCENARIOS / "pstn_uas.xml"), "-i", HOST, "-p", str(pstn_port), "-m", "1", "-nostdin", "-nr",
-            "-timeout", "25s", "-timeout_error", "-trace_msg", "-message_file", str(trace)))
+            "sipp", "-sf", str(SCENARIOS / "pstn_uas.xml"), "-i", HOST, "-p", str(pstn_port), "-m", "1",
+            "-nostdin", "-nr", "-timeout", "25s", "-timeout_error", "-trace_msg", "-message_file", str(trace)))
         await asyncio.sleep(0.5)  # SIPp binds its port
         phone = s.phone("201")
         phone.off_hook()
