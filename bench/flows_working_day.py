@@ -36,6 +36,7 @@ from _common import report
 from centralino.config.schema import load_settings
 from centralino.hwsim import clock
 from centralino.hwsim.scenario import Scenario
+from centralino.hwsim.voices import Voice
 from centralino.media.callerid import CallerId
 from centralino.records.stats import day, office_stats, targets_from_settings
 
@@ -92,7 +93,7 @@ class Day:
         patience, talk = rng.exponential(PATIENCE_MEAN_S), rng.exponential(TALK_MEAN_S)
         await asyncio.sleep(max(0.0, at_s - (s.clock() - self.t0)))
         number = f"33{index:08d}"
-        party = s.remote(number)
+        party = s.exchange.add_party(number, Voice(600.0 + (index % 20) * 90))  # more callers than named voices
         try:
             await s.exchange.call_in(party, CallerId(number=number, when=s.wall_clock()))
         except RuntimeError:  # all four lines busy: the exchange gives busy tone
