@@ -81,6 +81,7 @@ def hooks(deb: Path) -> list[tuple[str, str]]:
         # the one initramfs run; raspi-firmware's hook then fills /boot/firmware
         ('customize', 'rm "$1"/usr/sbin/update-initramfs && '
                       'chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs'),
+        ("customize", f'cp {HERE / "hooks" / "initramfs-modules"} "$1"/tmp/ && chroot "$1" sh /tmp/initramfs-modules'),
         chroot("update-initramfs -c -k all"),
         ("customize", 'rm -f "$1"/etc/machine-id && touch "$1"/etc/machine-id'),
     ]

@@ -86,7 +86,10 @@ def test_without_leds_or_modem_the_commands_say_what_is_missing(tmp_path):
         ctx = ControlContext(daemon=s.daemon)
         return [_ask(ctx, text)[1] for text in ("leds", "led test", "gsm")]
 
-    leds, led_test, gsm = play(tmp_path, story)
+    def without_leds(data):
+        del data["board"]["leds"]
+
+    leds, led_test, gsm = play(tmp_path, story, config=config_copy(tmp_path, without_leds))
     assert leds == "error: leds: this board has no status LEDs (add board.leds to the configuration)"
     assert led_test.startswith("error: led test: this board has no status LEDs")
     assert gsm == "error: gsm: there is no GSM modem (add a 'gsm' section to the configuration)"
