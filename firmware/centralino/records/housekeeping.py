@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .cdr import CallRecord, CdrStore
-from .database import to_text
-from .retention import mask_number
-from .tickets import Ticket, TicketStore
+from .cdr import CdrStore
+from .tickets import TicketStore
 from .voicemail import VoicemailMessage, VoicemailStore
 
 log = logging.getLogger("centralino.records")
@@ -48,38 +46,15 @@ class RetentionResult:
 
 
 def _mask_calls(database: Path, cutoff: datetime) -> int:
-    """Mask the outside party of finished calls started before ``cutoff``; returns rows changed.
-
-    Inbound: the caller, and the caller-ID name is emptied; outbound: the called number (the
-    citizen's). Internal calls carry only extensions.
-    """
-    count = 0
-    with CdrStore(database) as store, store.db.bind_ctx([CallRecord]), store.db.atomic():
-        query = CallRecord.select().where(CallRecord.started_at < to_text(cutoff),
-                                          CallRecord.direction != "internal",
-                                          CallRecord.disposition != "in_progress")
-        for row in query:
-            if row.direction == "inbound":
-                changes = {"caller": mask_number(row.caller), "caller_name": ""}
-            else:
-                changes = {"called": mask_number(row.called)}
-            if any(getattr(row, name) != value for name, value in changes.items()):
-                CallRecord.update(**changes).where(CallRecord.id == row.id).execute()
-                count += 1
-    return count
+    """The outside party of finished calls started before ``cutoff`` (the store's rule)."""
+    with CdrStore(database) as store:
+        return store.mask_callers_before(cutoff)
 
 
 def _mask_tickets(database: Path, cutoff: datetime) -> int:
-    """Mask the caller of tickets closed before ``cutoff``; open and in-progress ones keep it."""
-    count = 0
-    with TicketStore(database) as store, store.db.bind_ctx([Ticket]), store.db.atomic():
-        query = Ticket.select().where(Ticket.status == "closed", Ticket.closed_at < to_text(cutoff))
-        for row in query:
-            masked = mask_number(row.caller)
-            if masked != row.caller:
-                Ticket.update(caller=masked).where(Ticket.id == row.id).execute()
-                count += 1
-    return count
+    """The caller of tickets closed before ``cutoff``; open and in-progress ones keep it."""
+    with TicketStore(database) as store:
+        return store.mask_callers_before(cutoff)
 
 
 def _delete_voicemails(database: Path, folder: Path, now: datetime, days: int) -> tuple[int, int]:
