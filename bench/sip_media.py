@@ -247,35 +247,36 @@ async def measure(n: int, seconds: float, folder: Path, core: int) -> dict:
         answering = loop.create_task(_answer(phones))
         trim = loop.create_task(support.keep_recent_audio(phones, keep_s=seconds + 2.0))
         dids = ",".join(f"{DID_BASE}{support.FIRST_NUMBER + i}" for i in range(n))
-        ticks0 = overruns0 = None
         proc = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--peer", "--sip-port", str(sip_port), "--peer-port", str(peer_port),
             "--dids", dids, "--seconds", str(seconds), "--core", str(core), stdout=asyncio.subprocess.PIPE)
-        listen_from = None
+        up_at = window = None  # the engine's figures: from a second after every call is up, for the peer's window
         while proc.returncode is None:
-            talking = sum(st.state == "talking" for st in s.switchboard.stations.values())
-            if listen_from is None and talking == n:  # the engine's figures from here: every call up
-                listen_from = s.clock() + 1.0
-                ticks0, overruns0 = media.ticks, media.overruns
-                cpu0, wall0 = time.process_time(), loop.time()
+            if up_at is None and sum(st.state == "talking" for st in s.switchboard.stations.values()) == n:
+                up_at = s.clock()
+            if up_at is not None and window is None and s.clock() >= up_at + 1.0:
+                window = (media.ticks, media.overruns, time.process_time(), loop.time())
+            if window is not None and len(window) == 4 and s.clock() >= up_at + 1.0 + seconds - 0.5:
+                window += (media.ticks, media.overruns, time.process_time(), loop.time())
             try:
                 await asyncio.wait_for(proc.wait(), 0.1)
             except asyncio.TimeoutError:
                 pass
         out, _ = await proc.communicate()
-        cpu_share = (time.process_time() - cpu0) / (loop.time() - wall0) if listen_from is not None else None
-        if listen_from is None:
-            ticks0, overruns0, listen_from = media.ticks, media.overruns, s.clock()
-        heard = sum(hears(p.heard(listen_from), TONE_HZ) for p in phones)
-        ticks = media.ticks - ticks0
-        lateness = media._lateness[np.arange(ticks0, media.ticks) % len(media._lateness)]  # the loop's record
+        if window is None or len(window) < 8:  # the calls never all came up: no steady window
+            now = (media.ticks, media.overruns, time.process_time(), loop.time())
+            window = now + now
+        ticks0, overruns0, cpu0, wall0, ticks1, overruns1, cpu1, wall1 = window
+        heard = sum(hears(p.heard(up_at + 1.0), TONE_HZ) for p in phones) if up_at is not None else 0
+        lateness = media._lateness[np.arange(ticks0, ticks1) % len(media._lateness)]  # the loop's record
+        cpu_share = (cpu1 - cpu0) / (wall1 - wall0) if wall1 > wall0 else None
         answering.cancel()
         trim.cancel()
         peer = json.loads(out.decode().strip().splitlines()[-1])
         engine = support.percentiles_ms(lateness)
         return {"calls": n, "answered": peer.pop("answered"), "phones_heard_peer": heard,
-                "peer_arrival": peer, "engine_tick_p99_ms": engine["p99_ms"], "engine_ticks": int(ticks),
-                "engine_overruns": int(media.overruns - overruns0),
+                "peer_arrival": peer, "engine_tick_p99_ms": engine["p99_ms"], "engine_ticks": int(ticks1 - ticks0),
+                "engine_overruns": int(overruns1 - overruns0),
                 "core_share": None if cpu_share is None else round(cpu_share, 3)}
 
 

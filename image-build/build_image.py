@@ -37,6 +37,9 @@ ROOT_LABEL = "RASPIROOT"
 PACKAGES = ("systemd-sysv", "kmod", "linux-image-arm64", "raspi-firmware", "initramfs-tools",
             "e2fsprogs", "fdisk", "dosfstools", "iproute2", "iputils-ping", "systemd-timesyncd",
             "ca-certificates", "tzdata", "less", "nano", "procps")
+# what Debian's raspi-firmware must have written from image-build/boot/ (checked on every build)
+BOOT_SETTINGS = {"cmdline.txt": ("console=serial0,115200", f"root=LABEL={ROOT_LABEL}"),
+                 "config.txt": ("dtparam=spi=on", "dtparam=i2c_arm=on", "dtparam=i2s=on", "enable_uart=1")}
 TOOLS = ("mmdebstrap", "dpkg-deb", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "xz")
 NETWORK = "[Match]\nName=eth0 en*\n\n[Network]\nDHCP=yes\n"
 FSTAB = (f"LABEL={ROOT_LABEL} / ext4 rw,noatime,errors=remount-ro 0 1\n"
@@ -64,7 +67,7 @@ def hooks(deb: Path) -> list[tuple[str, str]]:
         ("essential", 'printf "#!/bin/sh\\nexit 0\\n" > "$1"/usr/sbin/update-initramfs && '
                       'chmod 755 "$1"/usr/sbin/update-initramfs'),
         # raspi-firmware writes cmdline.txt and config.txt from these files on every kernel update
-        write("/etc/default/raspi-firmware", f"ROOTPART=LABEL={ROOT_LABEL}\nCONSOLES=\"serial0,115200 tty1\"\n"),
+        ("customize", f'cp {HERE / "boot" / "raspi-firmware"} "$1"/etc/default/raspi-firmware'),
         ("customize", f'cp {HERE / "boot" / "config.txt"} "$1"/etc/default/raspi-firmware-custom'),
         ("customize", f"upload {deb} /root/centralino.deb"),
         chroot("dpkg -i /root/centralino.deb && rm /root/centralino.deb"),
@@ -101,8 +104,12 @@ def boot_partition(firmware: Path, image: Path) -> None:
     subprocess.run(["mkfs.vfat", "-F", "32", "-n", BOOT_LABEL, "-C", str(image), str(BOOT_SIZE_MIB * 1024)],
                    check=True, stdout=subprocess.DEVNULL)
     entries = sorted(str(p) for p in firmware.iterdir())
-    if not any(Path(p).name == "config.txt" for p in entries):
-        raise SystemExit(f"build_image: {firmware} has no config.txt: raspi-firmware did not run")
+    for name, wanted in BOOT_SETTINGS.items():
+        text = (firmware / name).read_text() if (firmware / name).exists() else ""
+        missing = [setting for setting in wanted if setting not in text.split()]
+        if missing:
+            raise SystemExit(f"build_image: {firmware / name} lacks {missing}: raspi-firmware did not "
+                             "take image-build/boot/")
     subprocess.run(["mcopy", "-s", "-p", "-i", str(image), *entries, "::/"], check=True)
 
 

@@ -25,3 +25,20 @@ def test_emergency_number_after_the_outside_prefix_is_an_emergency_at_once():
         match = plan.classify("0" + number)
         assert (match.kind, match.target, match.complete) == ("emergency", number, True)
     assert not plan.classify("011").complete
+
+
+def test_the_trunk_prefix_sends_a_number_through_the_sip_trunk_but_never_an_emergency_call():
+    plan = Dialplan({"200": None}, {}, "0", EMERGENCY, "*8", trunk_prefix="9")
+    assert not plan.classify("90612345").complete  # outside numbers end with the timeout or #
+    match = plan.classify("90612345#")
+    assert (match.kind, match.target) == ("trunk", "0612345")
+    assert plan.classify("9112").kind == "emergency"
+    assert plan.classify("00612345", timed_out=True).kind == "outside"
+
+
+def test_feature_codes_wait_for_their_last_key_and_do_not_hide_the_pickup():
+    plan = Dialplan({"200": None, "201": None}, {}, "0", EMERGENCY, "*8", {"*61": "login", "*62": "logout"})
+    assert not plan.classify("*6").complete
+    assert (plan.classify("*61").kind, plan.classify("*61").target) == ("feature", "login")
+    assert plan.classify("*8201").kind == "pickup"
+    assert plan.classify("*69", timed_out=True).kind == "invalid"

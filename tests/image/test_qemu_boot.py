@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, require
+from .conftest import OUT, ROOT, require
 
 READY_WITHIN_S = 180      # from power-on to "ready" in the console
 STATUS_EVERY_S = 10
@@ -84,7 +84,8 @@ def test_image_boots_to_a_ready_console(tmp_path):
                "-kernel", str(kernel), "-initrd", str(initrd),
                "-append", "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0,115200 net.ifnames=0",
                "-drive", f"file={disk},format=raw,if=virtio"]
-    serial = Serial(command, tmp_path / "serial.log")
+    OUT.mkdir(parents=True, exist_ok=True)
+    serial = Serial(command, OUT / "qemu-serial.log")
     started = time.monotonic()
     status = None
     try:
@@ -100,7 +101,9 @@ def test_image_boots_to_a_ready_console(tmp_path):
     finally:
         elapsed = time.monotonic() - started
         serial.close()
-    print(f"qemu boot to a ready console: {elapsed:.0f} s")
+        disk.unlink()
+    print(f"qemu boot to a ready console: {elapsed:.0f} s (serial log: {OUT / 'qemu-serial.log'})")
+    print(status)
     assert status, f"no ready status within {READY_WITHIN_S} s; serial log tail:\n{serial.text[-4000:]}"
     assert "board     sim" in status
     assert "expand-root: growing" in serial.text or "Expand the root file system" in serial.text

@@ -1,7 +1,9 @@
 """The trunk against kamailio as the municipal PBX (tests/sip/kamailio.cfg): digest registration,
 re-registration before expiry, OPTIONS keepalive, health following the PBX going away and coming back,
 a call from outside by DID through kamailio to an analog extension, and an extension's outside call
-leaving through kamailio to the "PSTN" (a SIPp UAS)."""
+leaving through kamailio to the "PSTN" (a SIPp UAS). The switchboard has no trunk prefix yet (the
+trunk's ``outbound_prefix`` is not in its dial plan): that call uses the outside prefix on a
+configuration without PSTN lines, so the trunk is the only way out."""
 
 from __future__ import annotations
 

@@ -47,6 +47,12 @@ CALLER_ID_WAIT_S = 4.0  # a forwarded line call is answered once its caller ID h
 FINISHED_KEPT = 200
 
 
+def _trunk_prefix(settings) -> str | None:
+    sip = getattr(settings, "sip", None)
+    trunk = getattr(sip, "trunk", None) if sip is not None else None
+    return trunk.outbound_prefix if trunk is not None else None
+
+
 class Switchboard:
     def __init__(self, settings, channels: dict[str, Channel], records, clock, wall_clock=None):
         self.settings = settings
@@ -69,7 +75,8 @@ class Switchboard:
         self.groups = {g.name: g for g in settings.groups}
         features = {getattr(settings.features, key): key for key in settings.features.CODES if key != "pickup"}
         self.dialplan = Dialplan(self.stations, groups, settings.dialplan.outside_prefix,
-                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features)
+                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features,
+                                 trunk_prefix=_trunk_prefix(settings))
         # the municipal flows: voce guida, offices, response groups, queues, segreteria, callbacks
         self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
         self.calendar = settings.calendar()
@@ -243,6 +250,8 @@ class Switchboard:
             self._call_internal(station, match)
         elif match.kind in ("outside", "emergency"):
             self._call_outside(station, match.target, emergency=match.kind == "emergency")
+        elif match.kind == "trunk":
+            self._call_outside(station, match.target, emergency=False, kinds=("sip",))
         elif match.kind == "pickup":
             self._pickup(station, match.target)
         elif match.kind == "feature":
@@ -314,13 +323,13 @@ class Switchboard:
         station.channel.play(tone("ringback"))
         self._offer(call, free)
 
-    def _call_outside(self, station: Station, number: str, emergency: bool) -> None:
+    def _call_outside(self, station: Station, number: str, emergency: bool, kinds: tuple[str, ...] | None = None) -> None:
         call = self._new_call("outbound", station.channel, station.number, number, station.name)
         call.emergency = emergency
         call.route.append(f"ext:{station.number}")
         if emergency:
             log.critical("EMERGENCY call to %s from extension %s (%s)", number, station.number, station.name)
-        line = self._free_line(emergency)
+        line = self._free_line(emergency, kinds)
         if line is None:
             call.route.append("no-free-line")
             self._open_record(call)
@@ -340,9 +349,11 @@ class Switchboard:
         self._note("outside-call", ext=station.number, number=number, line=line.name,
                    emergency=emergency)
 
-    def _free_line(self, emergency: bool) -> FxoChannel | GsmChannel | None:
-        """A free PSTN line; for an emergency call then the GSM modem, then an ordinary call's line."""
-        lines = [self.channels[p] for p in self.lines if p in self.channels and self.channels[p].in_service]
+    def _free_line(self, emergency: bool, kinds: tuple[str, ...] | None = None) -> FxoChannel | GsmChannel | None:
+        """A free line (of ``kinds`` when given: the trunk prefix); for an emergency call then the
+        GSM modem, then an ordinary call's line."""
+        lines = [self.channels[p] for p in self.lines if p in self.channels and self.channels[p].in_service
+                 and (kinds is None or self.channels[p].kind in kinds)]
         for line in lines:
             if line.idle:
                 return line

@@ -43,10 +43,13 @@ class FailoverMonitor:
     def _lines_ok(self) -> bool:
         if self.operators and not any(op.in_service for op in self.operators):
             return False  # nobody could answer: as good as no line
-        for line in self.lines:
-            if line.in_service and line.driver.line_status().line_present:
-                return True
-        return False
+        return any(line.in_service and self._present(line) for line in self.lines)
+
+    @staticmethod
+    def _present(line) -> bool:
+        """An FXO line's loop voltage; a SIP trunk line's registration and keepalives."""
+        present = getattr(line, "line_present", None)
+        return present() if present is not None else line.driver.line_status().line_present
 
     def check(self) -> None:
         """Called once a second by the switchboard."""

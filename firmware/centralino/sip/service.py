@@ -75,6 +75,8 @@ class SipService:
         self.switchboard = switchboard
         for line in self.lines:
             switchboard.lines.setdefault(line.name, self._line_route(line.name, "", self.config.trunk.default_route))
+        if switchboard.failover is not None and self.lines:
+            switchboard.failover.lines.append(self.lines[0])  # one health for all the trunk's lines
 
     def route_incoming(self, channel, called: str) -> None:
         trunk = self.config.trunk
