@@ -97,19 +97,16 @@ class InboundFlow:
         if destination.kind == "voicemail":
             await leave_voicemail(self, self.settings.office(destination.target))
             return None
+        ring_timeout_s = self.settings.features.ring_timeout_s
         if destination.kind == "operator":
             self.tried_operator = True
-            operator = self.sb.stations[self.settings.dialplan.operator]
-            operators = [s for s in self.sb.stations.values() if s.operator]
-            ordered = [operator] + [s for s in operators if s is not operator]
-            if await self.ring([[s for s in ordered if s.free and s.logged_in]] if any(
-                    s.free and s.logged_in for s in ordered) else [], self.settings.features.ring_timeout_s):
+            main = self.settings.dialplan.operator  # the main operator first, then the others
+            operators = sorted((s for s in self.sb.stations.values() if s.operator), key=lambda s: s.number != main)
+            if await self.ring([operators], ring_timeout_s):
                 raise Finished
             return self._after_failure()
         if destination.kind == "extension":
-            station = self.sb.stations[destination.target]
-            if station.free and station.logged_in and await self.ring([[station]],
-                                                                       self.settings.features.ring_timeout_s):
+            if await self.ring([[self.sb.stations[destination.target]]], ring_timeout_s):
                 raise Finished
             return self._after_failure()
         group = self.sb.response_groups[destination.target]
@@ -137,14 +134,14 @@ class InboundFlow:
         entered = self.sb.clock()
         call.office_entered_s = entered
         queue.join(self.session)
-        next_announcement = None
-        announced = False
+        next_announcement = None  # when the caller next hears their position
+        greeted = False  # "Vi mettiamo in contatto..." said, or the position already announced
         try:
             while True:
                 free = group.free_members()
                 if free and queue.may_try(self.session, len(free)):
-                    if announced is False:
-                        announced = None  # put through at once: "Attendere, prego" once, no position
+                    if not greeted:
+                        greeted = True
                         await self.session.say("trasferimento", barge_in=False)
                     queue.ringing.add(self.session)
                     try:
@@ -162,7 +159,7 @@ class InboundFlow:
                 if next_announcement is None or self.sb.clock() >= next_announcement:
                     first = next_announcement is None
                     await self._announce_position(queue, first)
-                    announced = True
+                    greeted = True
                     next_announcement = self.sb.clock() + office.queue.announce_every_s
                     self.session.hold_tone(self.settings.features.hold_tone)
                 await self.session.pause(QUEUE_CHECK_S)

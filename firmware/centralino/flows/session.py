@@ -39,7 +39,8 @@ class Session:
         self.keys: deque[str] = deque()
         self._wake = asyncio.Event()
         self._playing: SamplesSource | None = None
-        self._recording: list[np.ndarray] | None = None
+        self._recording: list[np.ndarray] | None = None  # frames heard while recording
+        self._recorded: list[np.ndarray] = []  # the frames of the last recording
 
     # -- fed by the switchboard
     def key(self, digit: str) -> None:
@@ -155,11 +156,11 @@ class Session:
                     on_progress(len(frames) * 0.02)
             return self.recorded(trim_key=end_key in self.keys)
         finally:
-            self._done_frames = self._recording
-            self._recording = None
+            self._recorded, self._recording = self._recording, None
 
     def recorded(self, trim_key: bool = False) -> np.ndarray:
-        frames = self._recording if self._recording is not None else getattr(self, "_done_frames", None) or []
+        """What the current (or the last) recording holds."""
+        frames = self._recording if self._recording is not None else self._recorded
         if not frames:
             return np.zeros(0, dtype=np.int16)
         audio = np.concatenate(frames)
