@@ -1,8 +1,9 @@
 """A scripted morning at the town hall, on the simulated board: README's first command.
 
-Four stories, each checked by ear (who hears whom, in the frames the parties received) and by the
-call records: a citizen's call answered by the operator and transferred to Tributi; an office
-calling another; an office calling a mobile phone outside; a caller who gives up while ringing.
+Five stories, each checked by ear (who hears whom and which prompts, in the frames the parties
+received) and by the call records: a citizen's call answered by the operator and transferred to
+Tributi; an office calling another; an office calling a mobile phone outside; a caller who gives
+up while ringing; a citizen who reaches the Anagrafe through the voce guida.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from centralino.media.callerid import CallerId
 
+from .ears import PromptEars
 from .scenario import Scenario
 from .voices import hears
 
@@ -117,7 +119,39 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     await s.until(lambda: not op.ringing and len(s.switchboard.finished) >= 4,
                   "ringing stops when the caller gives up", timeout_s=30)
     await s.wait(1.0)
+
+    voce_guida = next((line for line in s.settings.lines if line.incoming.startswith("menu:")), None)
+    if voce_guida is not None:
+        say(f"5. A citizen calls the voce guida on {voce_guida.port} and presses 1 for the Anagrafe")
+        await _voce_guida(s, voce_guida.port, check)
     return check.failed
+
+
+async def _voce_guida(s: Scenario, port: str, check: Check) -> None:
+    ears = PromptEars(s.switchboard.phrases)
+    citizen = s.remote("3351112233")
+    await s.exchange.call_in(citizen, CallerId(number="3351112233", when=datetime(2026, 11, 24, 9, 10)), line=port)
+    await s.until(lambda: citizen.call.answered, "the voce guida answers", timeout_s=15)
+    t = s.clock()
+    await s.wait(12.0)
+    heard = citizen.heard(t)
+    check(ears.heard(heard, "benvenuto"), "the citizen hears the greeting")
+    check(ears.sequence(heard, ["premere", "n1", "per", "ufficio_anagrafe"]),
+          "the citizen hears \"Premere 1 per l'Ufficio Anagrafe\"")
+    citizen.press("1")
+    desks = [s.phone(m) for m in s.settings.group(s.settings.office("anagrafe").group).members]
+    await s.until(lambda: any(d.ringing for d in desks), "an anagrafe desk rings", timeout_s=15)
+    desk = next(d for d in desks if d.ringing)
+    desk.off_hook()
+    await s.wait(0.5)
+    t = s.clock()
+    await s.wait(LISTEN_S)
+    check(hears(desk.heard(t), citizen.voice.frequency_hz) and hears(citizen.heard(t), desk.voice.frequency_hz),
+          "the Anagrafe and the citizen hear each other")
+    citizen.hang_up()
+    await s.until(lambda: len(s.switchboard.finished) >= 5, "the call ends", timeout_s=15)
+    desk.on_hook()
+    await s.wait(1.0)
 
 
 def _extension_named(s: Scenario, word: str) -> str:
