@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,6 @@ import rootfs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTOR = 512
 BOOT_START_MIB = 4
 BOOT_SIZE_MIB = 256
 ROOT_SLACK = 1.25            # free space left in the root file system, as a factor of its content
@@ -90,12 +90,28 @@ def hooks(deb: Path) -> list[tuple[str, str]]:
     ]
 
 
+def remove(path: Path) -> None:
+    if path.exists():
+        subprocess.run(as_tree_owner(["rm", "-rf", str(path)]), check=True)
+
+
 def mib(n_bytes: int) -> int:
     return -(-n_bytes // (1 << 20))
 
 
+def as_tree_owner(command: list[str]) -> list[str]:
+    """``command`` as the owner of mmdebstrap's tree. Run by root, the tree belongs to root: run
+    it as is. Run by a user, mmdebstrap (unshare mode) left the tree owned by that user's
+    subordinate ids: enter the same kind of user namespace, where they are root again, so that
+    every file can be read and mkfs.ext4 -d records root as root."""
+    if os.geteuid() == 0:
+        return command
+    return ["unshare", "--map-auto", "--map-root-user", "--", *command]
+
+
 def tree_bytes(path: Path) -> int:
-    result = subprocess.run(["du", "-s", "--block-size=1", str(path)], capture_output=True, text=True, check=True)
+    result = subprocess.run(as_tree_owner(["du", "-s", "--block-size=1", str(path)]), capture_output=True,
+                            text=True, check=True)
     return int(result.stdout.split()[0])
 
 
@@ -117,7 +133,8 @@ def root_partition(tree: Path, image: Path) -> int:
     """The ext4 root partition as a file, sized to its content plus room; returns MiB."""
     size_mib = int(mib(tree_bytes(tree)) * ROOT_SLACK) + ROOT_EXTRA_MIB
     image.unlink(missing_ok=True)
-    subprocess.run(["mkfs.ext4", "-q", "-L", ROOT_LABEL, "-d", str(tree), str(image), f"{size_mib}M"], check=True)
+    subprocess.run(as_tree_owner(["mkfs.ext4", "-q", "-L", ROOT_LABEL, "-d", str(tree), str(image),
+                                  f"{size_mib}M"]), check=True, stdout=subprocess.DEVNULL)
     return size_mib
 
 
@@ -153,7 +170,7 @@ def build(out: Path, cache: Path, keep: bool) -> Path:
         raise SystemExit(f"build_image: {problem or 'missing tools: ' + ', '.join(missing)}")
     version = build_deb.project_version()
     work = out / "build" / "image"
-    shutil.rmtree(work, ignore_errors=True)
+    remove(work)
     work.mkdir(parents=True)
     steps: dict[str, float] = {}
     started = time.monotonic()
@@ -165,8 +182,8 @@ def build(out: Path, cache: Path, keep: bool) -> Path:
     steps["mmdebstrap"] = run.run(work / "mmdebstrap.log")
     mark = time.monotonic()
     firmware_dir = work / "firmware"
-    shutil.move(tree / "boot" / "firmware", firmware_dir)
-    (tree / "boot" / "firmware").mkdir()
+    subprocess.run(as_tree_owner(["sh", "-c", 'mv "$1/boot/firmware" "$2" && mkdir "$1/boot/firmware"', "mv",
+                                  str(tree), str(firmware_dir)]), check=True)
     # the kernel and initrd beside the image, for qemu's direct kernel boot (make boot-test)
     for name in ("vmlinuz", "initrd.img"):
         found = sorted((tree / "boot").glob(f"{name}-*"))
@@ -183,7 +200,7 @@ def build(out: Path, cache: Path, keep: bool) -> Path:
     steps["xz"] = time.monotonic() - mark
     if not keep:
         image.unlink()
-        shutil.rmtree(work)
+        remove(work)
     total = time.monotonic() - started
     print("build_image: " + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()) + f"; total {total:.0f} s; "
           f"{packed.name} {packed.stat().st_size / 1e6:.0f} MB")
