@@ -148,3 +148,24 @@ def test_one_command_through_the_shell(daemon, tmp_path):
     bad = subprocess.run([str(SHELL_HERE), "-c", "gsm"], capture_output=True, text=True, env=env,
                          timeout=SAFETY_TIMEOUT_S)
     assert bad.returncode == 1 and "there is no GSM modem" in bad.stderr
+
+
+def test_login_during_boot_waits_for_the_daemon(daemon, tmp_path):
+    """At boot agetty can log in before the daemon listens: the shell says so and waits, and
+    the console opens once the socket appears (here a link to the running daemon's socket)."""
+    pending = tmp_path / "run" / "control.sock"
+    pending.parent.mkdir()
+    t = LoginSession(tmp_path, pending)
+    try:
+        assert "is not listening yet" in t.expect("Ctrl-C to stop")
+        pending.symlink_to(daemon.control)
+        t.expect("centralino> ")
+        t.type("status\r")
+        assert "ready" in t.expect("centralino> ")
+        t.type("quit\r")
+        assert t.proc.wait(SAFETY_TIMEOUT_S) == 0
+    finally:
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+        t.close()
