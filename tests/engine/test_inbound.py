@@ -52,6 +52,9 @@ def test_group_line_rings_every_member_and_the_first_to_answer_gets_it(tmp_path)
 
     def desk_line(data):  # the third line straight to the citizens' desk, without the voce guida
         data["lines"][2]["incoming"] = "sportello_cittadini"
+        for group in data["groups"]:
+            if group["name"] == "sportello_cittadini":
+                group["strategy"] = "ring_all"
 
     others_rang, shown, others_stopped, talked, others_heard, row = play(
         tmp_path, story, config=config_copy(tmp_path, desk_line))

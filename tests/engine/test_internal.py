@@ -124,7 +124,12 @@ def test_dialling_a_group_rings_its_members(tmp_path):
         since = await listen(s)
         return hear_each_other(a, members[1], since), other_stopped, outsider_rang
 
-    talked, other_stopped, outsider_rang = play(tmp_path, story)
+    def ring_all(data):  # the example's anagrafe group hunts (tests/engine/test_group_strategies.py)
+        for group in data["groups"]:
+            if group["name"] == "anagrafe":
+                group["strategy"] = "ring_all"
+
+    talked, other_stopped, outsider_rang = play(tmp_path, story, config=config_copy(tmp_path, ring_all))
     assert talked
     assert other_stopped
     assert not outsider_rang

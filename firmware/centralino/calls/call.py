@@ -35,7 +35,7 @@ class Call:
     recall_at_s: float | None = None  # an unanswered blind transfer returns to the operator then
     transferred_by: object | None = None  # the station that transferred it (for the recall)
     outside_line: Channel | None = None  # the FXO line of an outbound call
-    far_end_tone: str | None = None
+    far_end_tone: str | None = None  # progress tone heard from the far end (busy, congestion)
     started_s: float = 0.0  # on the media clock
     failover: bool = False  # arrived while failover was active: goes to the mobile
     forwarded: bool = False
@@ -50,7 +50,11 @@ class Call:
     outcome: str | None = None  # voicemail or callback, when that is how the call ended
     positions_announced: list = field(default_factory=list)  # "callers ahead" said to the caller
     ticket_id: int | None = None  # the callback ticket this outbound call serves
-    caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable  # progress tone heard from the far end (busy, congestion)
+    caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable
+    # a call to a response group rung member by member (hunt, round robin, longest idle)
+    hunt_group: str | None = None
+    hunt_tried: set = field(default_factory=set)  # members rung in this round
+    next_batch_s: float | None = None  # when the members ringing now give way to the next
 
     def __post_init__(self):
         self.legs = [self.origin, None]

@@ -313,7 +313,11 @@ class Switchboard:
         self._open_record(call)
         station.call = call
         targets = [t for t in targets if t is not station]
-        free = [t for t in targets if t.free]
+        if match.kind == "group":
+            call.hunt_group = match.target
+            free = self.response_groups[match.target].free_members()
+        else:
+            free = [t for t in targets if t.free]
         if not free:
             cause = Cause.USER_BUSY if any(t.channel.in_service for t in targets) else Cause.TEMPORARY_FAILURE
             self._end(call, cause, None)
@@ -321,7 +325,10 @@ class Switchboard:
             return
         station.state = "calling"
         station.channel.play(tone("ringback"))
-        self._offer(call, free)
+        if call.hunt_group:
+            self._hunt(call)
+        else:
+            self._offer(call, free)
 
     def _call_outside(self, station: Station, number: str, emergency: bool, kinds: tuple[str, ...] | None = None) -> None:
         call = self._new_call("outbound", station.channel, station.number, number, station.name)
@@ -407,6 +414,7 @@ class Switchboard:
         else:
             targets = [self.stations[m] for m in self.groups[destination].members]
             call.route.append(f"group:{destination}")
+            call.hunt_group = destination
         call.targets = list(targets)
         if self.failover is not None and self.failover.active:
             call.failover, call.targets = True, []  # nobody here is rung: it goes to the mobile
@@ -419,7 +427,10 @@ class Switchboard:
         self._open_record(call)
         call.state = "ringing"
         self._note("incoming", line=line.name, to=destination)
-        self._offer(call, [t for t in targets if t.free])
+        if call.hunt_group:
+            self._hunt(call)
+        else:
+            self._offer(call, [t for t in targets if t.free])
 
     def _caller_id_for(self, call: Call) -> CallerId | None:
         """What the ringing phones show; None while a line call's caller ID is still on its way."""
@@ -441,6 +452,45 @@ class Switchboard:
             if station not in call.ringing:
                 call.ringing.append(station)
             self._note("ringing", ext=station.number, caller=call.caller or "(unknown)")
+
+    def _hunt(self, call: Call) -> None:
+        """Ring a call to a response group by the group's strategy: every available member at once
+        (ring_all), or one member after another, each for the group's member_timeout_s. Busy,
+        logged-out and faulty members are skipped. A line call starts a new round after the last
+        member; an internal call then ends unanswered."""
+        group = self.response_groups[call.hunt_group]
+        call.next_batch_s = None
+        batches = group.batches()
+        if group.strategy == "ring_all":
+            if batches:
+                self._offer(call, batches[0])
+            return
+        untried = [batch for batch in batches if not call.hunt_tried.intersection(batch)]
+        if not untried and call.direction == "internal":
+            self._no_answer(call)
+            return
+        if not untried:  # a new round, from the member after the ones ringing now
+            call.hunt_tried = set(call.ringing)
+            untried = batches
+        if not untried:
+            if call.ringing:  # the only member who can answer keeps ringing
+                call.next_batch_s = self.clock() + group.member_timeout_s
+            return  # or nobody can: tried again when a member is free
+        batch = untried[0]
+        call.hunt_tried.update(batch)
+        group.rang(batch[0])
+        call.next_batch_s = self.clock() + group.member_timeout_s
+        deadline = call.ring_deadline_s
+        self._stop_ringing(call)
+        self._offer(call, batch)
+        call.ring_deadline_s = deadline or call.ring_deadline_s
+
+    def _no_answer(self, call: Call) -> None:
+        """An internal call nobody answered: the caller hears congestion."""
+        origin = self.station_for(call.origin)
+        self._end(call, Cause.NO_ANSWER, None)
+        if origin is not None and origin.channel.off_hook:
+            self._tone(origin, "congestion")
 
     def _stop_ringing(self, call: Call, keep: Station | None = None) -> None:
         for station in call.ringing:
@@ -768,13 +818,13 @@ class Switchboard:
                 self._recall(call)
             elif call.direction == "internal" and call.ring_deadline_s and now >= call.ring_deadline_s \
                     and call.ringing:
-                origin = self.station_for(call.origin)
-                self._end(call, Cause.NO_ANSWER, None)
-                if origin is not None and origin.channel.off_hook:
-                    self._tone(origin, "congestion")
+                self._no_answer(call)
+            elif call.hunt_group and call.next_batch_s is not None and now >= call.next_batch_s:
+                self._hunt(call)
             elif call.direction == "inbound" and not call.ringing and call.answered_at is None:
-                free = [t for t in call.targets if t.free]
-                if free:
+                if call.hunt_group:
+                    self._hunt(call)
+                elif free := [t for t in call.targets if t.free]:
                     self._offer(call, free)
 
     def _recall(self, call: Call) -> None:
