@@ -13,7 +13,7 @@ import numpy as np
 
 from centralino.media.frames import SAMPLE_RATE_HZ
 
-from .helpers import HOST
+from .helpers import HOST, stop_process
 
 READY_TIMEOUT_S = 10.0
 TONE_LEVEL = 6000  # peak, about -14 dBm0: a voice's level
@@ -109,14 +109,7 @@ class Baresip:
         if self._writer is not None:
             self._writer.close()
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 5.0)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await stop_process(proc)
 
     async def __aenter__(self) -> "Baresip":
         await self.start()

@@ -67,6 +67,18 @@ async def run_tool(*argv: str, timeout_s: float = 30.0, cwd: Path | None = None)
     return proc.returncode, out.decode(errors="replace")
 
 
+async def stop_process(proc) -> None:
+    """End a program the test started: SIGTERM, then SIGKILL if it is still there after 5 s."""
+    if proc is None or proc.returncode is not None:
+        return
+    proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), 5.0)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
 def sipp(sip_port: int, local_port: int, *args: str, service: str = DID_ANAGRAFE, calls: int = 1) -> list[str]:
     """A SIPp command line against centralino (``-sn uac`` unless args give a scenario)."""
     scenario = [] if any(a in ("-sf", "-sn") for a in args) else ["-sn", "uac"]

@@ -7,7 +7,7 @@ import asyncio
 import socket
 from pathlib import Path
 
-from .helpers import HOST
+from .helpers import HOST, stop_process
 
 CONFIG_TEMPLATE = Path(__file__).resolve().parent / "kamailio.cfg"
 READY_TIMEOUT_S = 10.0
@@ -61,14 +61,7 @@ class Kamailio:
 
     async def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 5.0)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await stop_process(proc)
 
     async def __aenter__(self) -> "Kamailio":
         await self.start()
