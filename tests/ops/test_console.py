@@ -51,6 +51,10 @@ class Terminal:
         return ANSI.sub(b"", self.seen).decode(errors="replace")
 
     def close(self) -> None:
+        """End the session: the program is killed if a failed test left it running."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         os.close(self.master)
 
 
@@ -89,9 +93,6 @@ def test_a_technician_at_the_prompt(daemon, tmp_path):
         assert long_lines == []
         assert "status" in (tmp_path / ".centralino_history").read_text()
     finally:
-        if t.proc.poll() is None:
-            t.proc.kill()
-            t.proc.wait()
         t.close()
 
 

@@ -132,9 +132,6 @@ def test_a_technician_at_the_serial_console(daemon, tmp_path):
         assert t.proc.wait(SAFETY_TIMEOUT_S) == 0  # the session ends; agetty would log in again
         assert all(len(line) <= 80 for line in t.screen().splitlines() if not line.startswith("centralino> "))
     finally:
-        if t.proc.poll() is None:
-            t.proc.kill()
-            t.proc.wait()
         t.close()
 
 
@@ -165,7 +162,4 @@ def test_login_during_boot_waits_for_the_daemon(daemon, tmp_path):
         t.type("quit\r")
         assert t.proc.wait(SAFETY_TIMEOUT_S) == 0
     finally:
-        if t.proc.poll() is None:
-            t.proc.kill()
-            t.proc.wait()
         t.close()
