@@ -76,9 +76,10 @@ class MediaLoop:
         loop = asyncio.get_running_loop()
         due = loop.time()
         while True:
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Always yield, even when late: on an overloaded CPU (a slow Pi, an emulator) ticks that
+            # run back to back would otherwise starve every other task: ports still starting, the
+            # control socket, the voce guida.
+            await asyncio.sleep(max(0.0, due - loop.time()))
             late = loop.time() - due
             self._lateness[self.ticks % LATENESS_HISTORY] = max(late, 0.0)
             try:
