@@ -17,7 +17,7 @@ from datetime import date
 from centralino.flows.calendar import Calendar, Closure
 from centralino.flows.hours import WEEKDAYS, OfficeHours, parse_window
 
-from .loader import ConfigError, ConfigNode, Origin
+from .loader import ConfigNode, Origin
 
 OFFICE_NAME = r"[a-z0-9_-]+"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -63,7 +63,7 @@ def _destination(node: ConfigNode, key: str, default=None) -> Destination | None
     try:
         return Destination.parse(text)
     except ValueError as err:
-        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}", str(err)) from None
+        raise node.key_error(key, str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -98,21 +98,19 @@ class Office:
         hours_node = node.get_section("hours", {})
         spec: dict[str, list[str]] = {}
         for day in hours_node.keys():
-            key = f"{hours_node.key}.{day}"
             if day.lower().replace("ì", "i") not in WEEKDAYS:
-                raise ConfigError(node.path, hours_node.key_line(day), key,
-                                  f"'{day}' is not a weekday (expected one of {', '.join(WEEKDAYS)})")
+                raise hours_node.key_error(day, f"'{day}' is not a weekday (expected one of {', '.join(WEEKDAYS)})")
             windows = [item.text() for item in hours_node.get_list(day)]
             for text in windows:
                 try:
                     parse_window(text)
                 except ValueError as err:
-                    raise ConfigError(node.path, hours_node.key_line(day), key, str(err)) from None
+                    raise hours_node.key_error(day, str(err)) from None
             spec[day] = windows
         try:
             hours = OfficeHours.from_spec(spec, timezone)
         except ValueError as err:
-            raise ConfigError(node.path, node.key_line("hours"), f"{node.key}.hours", str(err)) from None
+            raise node.key_error("hours", str(err)) from None
         name = node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -")
         return cls(name=name, prompt=node.get_str("prompt", f"ufficio_{name}", pattern=PROMPT_KEY,
                                                   expected="a prompt name such as ufficio_tributi"),
@@ -145,8 +143,8 @@ class Menu:
         options: dict[str, Destination] = {}
         for key in options_node.keys():
             if len(key) != 1 or key not in MENU_KEYS:
-                raise ConfigError(node.path, options_node.key_line(key), f"{options_node.key}.{key}",
-                                  f"'{key}' is not a telephone key (expected one of {' '.join(MENU_KEYS)})")
+                raise options_node.key_error(key, f"'{key}' is not a telephone key (expected one of "
+                                                  f"{' '.join(MENU_KEYS)})")
             options[key] = _destination(options_node, key)
         if not options:
             raise node.error("a menu needs at least one option (expected e.g. '1: office:tributi')",
@@ -154,8 +152,7 @@ class Menu:
         operator_key = node.get_str("operator_key", "0", pattern=r"[0-9*#]|none", expected="one key or none")
         operator_key = None if operator_key == "none" else operator_key
         if operator_key in options:
-            raise ConfigError(node.path, node.key_line("operator_key"), f"{node.key}.operator_key",
-                              f"key {operator_key} is already option '{options[operator_key]}'")
+            raise node.key_error("operator_key", f"key {operator_key} is already option '{options[operator_key]}'")
         return cls(name=node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -"),
                    greeting=node.get_str("greeting", None, pattern=PROMPT_KEY, expected="a prompt name"),
                    options=options, operator_key=operator_key,
@@ -183,9 +180,8 @@ class SwitchboardRules:
         if prompts is not None:
             folder = Path(prompts) if Path(prompts).is_absolute() else Path(node.path).parent / prompts
             if not folder.is_dir():
-                raise ConfigError(node.path, node.key_line("prompts"), f"{node.key}.prompts",
-                                  f"'{folder}' is not a folder (expected the comune's own recordings, "
-                                  "one <prompt key>.wav each)")
+                raise node.key_error("prompts", f"'{folder}' is not a folder (expected the comune's own "
+                                                "recordings, one <prompt key>.wav each)")
             prompts = str(folder)
         return cls(prompts=prompts, overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),
                    answer_after_s=node.get_float("answer_after_s", 4.0, minval=0.0, maxval=30.0),
@@ -222,13 +218,11 @@ def calendar_from_node(node: ConfigNode | None) -> Calendar:
 def _date(node: ConfigNode, key: str) -> date:
     text = node.get_str(key)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(text)):
-        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}",
-                          f"'{text}' is not a date (expected YYYY-MM-DD)")
+        raise node.key_error(key, f"'{text}' is not a date (expected YYYY-MM-DD)")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}",
-                          f"'{text}' is not a date of the calendar") from None
+        raise node.key_error(key, f"'{text}' is not a date of the calendar") from None
 
 
 def _check_prompts(s) -> None:

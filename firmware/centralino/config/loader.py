@@ -225,6 +225,10 @@ class ConfigNode:
     def key_line(self, name: str) -> int:
         return _line(self._items[name][0]) if name in self._items else self.line
 
+    def key_error(self, name: str, message: str) -> ConfigError:
+        """An error about the value of key ``name`` of this section (for checks made after reading)."""
+        return ConfigError(self.path, self.key_line(name), self._join(name), message)
+
     def check_unused(self) -> None:
         """Every key must have been asked for by someone: the rest are typos or misplaced keys."""
         for name, (key_node, _) in self._items.items():

@@ -53,7 +53,7 @@ def get_address(node: ConfigNode, key: str, default=...) -> str | None:
     try:
         return check_address(text)
     except ValueError as err:
-        raise ConfigError(node.path, node.key_line(key), f"{node.key}.{key}", str(err)) from None
+        raise node.key_error(key, str(err)) from None
 
 
 @dataclass(frozen=True)
