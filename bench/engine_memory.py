@@ -84,20 +84,20 @@ async def calls_child(data_dir: Path) -> dict:
         figures["morning_checks_failed"] = len(failed)
         figures["after_morning_mb"] = _settled(phones)["rss_mb"]
         objects_before = len(gc.get_objects())
-        done_before = len(s.switchboard.finished)
+        done_before = len(s.finished)
         numbers = [e.number for e in s.settings.extensions]
         pairs = [(numbers[2 * k], numbers[2 * k + 1]) for k in range(CONCURRENT)]
         for _ in range(CALLS // CONCURRENT):
             await asyncio.gather(*(_internal_call(s, a, b) for a, b in pairs))
             _forget_audio(phones)
-        figures["calls"] = len(s.switchboard.finished) - done_before
+        figures["calls"] = len(s.finished) - done_before
         after = _settled(phones)
         figures[f"after_{CALLS}_calls_mb"] = after["rss_mb"]
         figures["peak_mb"] = after["peak_mb"]
         calls = max(figures["calls"], 1)
         figures["rss_kb_per_call"] = round((after["rss_mb"] - figures["after_morning_mb"]) * 1024 / calls, 1)
         figures["gc_objects_per_call"] = round((len(gc.get_objects()) - objects_before) / calls, 1)
-        figures["calls_kept_in_memory"] = len(s.switchboard.finished)
+        figures["calls_kept_in_memory"] = len(s.finished)
     return figures
 
 

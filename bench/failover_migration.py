@@ -71,7 +71,7 @@ async def morning(settings, data_dir: Path) -> dict:
     async with Scenario(settings, data_dir) as s:
         await fs.modem_ready(s)
         mobile = s.mobile_network.add_failover_mobile(fs.MOBILE)
-        await s.until(lambda: s.switchboard.failover.active, "the migration window opens", 10.0)
+        await s.until(lambda: s.failover.active, "the migration window opens", 10.0)
         moments = fs.Moments(s)
         start = s.clock()
         trim = asyncio.get_running_loop().create_task(_forget_old_audio(mobile))
@@ -81,7 +81,7 @@ async def morning(settings, data_dir: Path) -> dict:
         await s.until(lambda: not s.switchboard.calls, "every call ended", END_WAIT_S)
         placed = sum(r["outcome"] != "exchange_busy" for r in results)
         rows = s.records.last(10 * placed + 10)  # all of them: no other calls in this run
-        return {"results": results, "rows": rows, "reason": s.switchboard.failover.reason,
+        return {"results": results, "rows": rows, "reason": s.failover.reason,
                 "virtual_s": s.clock() - start}
 
 

@@ -36,7 +36,7 @@ import _engine as support
 import failover_support as fs
 from _common import report
 
-from centralino.calls.switchboard import CALLER_ID_WAIT_S
+from centralino.flows.failover import CALLER_ID_WAIT_S
 from centralino.hwsim import clock
 from centralino.hwsim.modem import CLCC_ALERTING
 from centralino.hwsim.modem_network import FAILOVER_ANSWER_AFTER_S
@@ -58,7 +58,7 @@ async def outages(settings, data_dir: Path) -> list[dict]:
     async with Scenario(settings, data_dir) as s:
         await fs.modem_ready(s)
         moments = fs.Moments(s)
-        failover = s.switchboard.failover
+        failover = s.failover
         results = []
         for index in range(OUTAGES):
             await s.wait((index + 0.5) / OUTAGES)  # t0 at a different point of the 1 s check period
@@ -90,7 +90,7 @@ async def console_calls(settings, data_dir: Path) -> dict:
         moments = fs.Moments(s)
         sampler = fs.FirstTrue(s.clock)
         sampler.start()
-        s.switchboard.failover.start_manual()
+        s.failover.start_manual()
         started_at = moments.first("failover", 0.0, active=True)
         citizens = [s.remote(f"0577{index:06d}") for index in range(len(LINES))]
         out = {"with_cid": [], "without_cid": []}

@@ -26,6 +26,12 @@ class IncomingCall:
 
 
 @dataclass(frozen=True)
+class CallAlerting:
+    """The far end of an outgoing call is ringing (``+CLCC`` stat 3)."""
+    at_s: float
+
+
+@dataclass(frozen=True)
 class CallAnswered:
     at_s: float
 

@@ -38,7 +38,7 @@ import serial
 
 from . import gsm_lines as L
 from .gsm_audio import GsmAudioPort
-from .gsm_events import (CallAnswered, CallEnded, Dtmf, IncomingCall, ModemError, ModemLost, ModemRecovered,
+from .gsm_events import (CallAlerting, CallAnswered, CallEnded, Dtmf, IncomingCall, ModemError, ModemLost, ModemRecovered,
                          RegistrationChanged, SmsReceived)
 
 __all__ = ["GsmModem", "ModemError"]
@@ -220,16 +220,36 @@ class GsmModem:
             await self._wait_for(lambda: self._serial is not None and not self._recovering, DIAL_READY_WAIT_S)
         else:
             await self._wait_for(lambda: self.state == "ready", DIAL_READY_WAIT_S)
+        if self._call is not None and emergency:
+            await self._clear_for_emergency(f"a call is already {self._call}")
         if self._call is not None:
             raise ModemError(self.name, f"ATD{number};", f"a call is already {self._call}")
         self._call = "dialing"
         try:
-            await self.command(f"ATD{number};", DIAL_TIMEOUT_S)
+            try:
+                await self.command(f"ATD{number};", DIAL_TIMEOUT_S)
+            except ModemError as err:
+                if not emergency:
+                    raise
+                # The modem refused (``+CME ERROR: 3``: it holds a call whose RING lines were lost
+                # or garbled, or it was mid-boot): clear whatever it holds and try once more.
+                await self._clear_for_emergency(str(err))
+                self._call = "dialing"
+                await self.command(f"ATD{number};", DIAL_TIMEOUT_S)
         except ModemError:
             if self._call == "dialing":
                 self._call = None
             raise
         self._ensure_poller()
+
+    async def _clear_for_emergency(self, why: str) -> None:
+        """Before an emergency call: hang up any call the modem holds (one we never heard ring)."""
+        log.warning("%s: clearing the modem for an emergency call (%s)", self.name, why)
+        try:
+            await self.command(self._cmds["hangup"])
+        except ModemError as err:
+            log.warning("%s: hanging up before the emergency call failed: %s", self.name, err)
+        self._call = None
 
     async def answer(self) -> None:
         if self._call != "incoming":
@@ -484,8 +504,9 @@ class GsmModem:
                 stat = calls[0]["stat"]
                 if stat == 0:
                     await self._connected()
-                elif stat == 3:
+                elif stat == 3 and self._call != "alerting":
                     self._call = "alerting"
+                    self._emit(CallAlerting(self._clock()))
 
     # ================================================================== SMS
     async def _read_sms(self, index: int) -> None:

@@ -61,9 +61,11 @@ class Scenario:
         self.world = sim
         self.records = CdrStore(self.database)
         self.daemon = Daemon(self.settings, board, self.records, clock=self.clock, wall_clock=self.wall_clock)
+        self.finished: list = []  # the call.ended events, in order
+        self.daemon.bus.subscribe("*", self._observe)
         await self.daemon.start()
-        self.switchboard = self.daemon.switchboard
-        self.switchboard.observers.append(self._observe)
+        self.engine = self.daemon.engine
+        self.switchboard = self.engine  # the name older tests use
         return self
 
     async def stop(self) -> None:
@@ -77,8 +79,25 @@ class Scenario:
     async def __aexit__(self, *exc) -> None:
         await self.stop()
 
-    def _observe(self, kind: str, **details) -> None:
-        self.log.append((self.clock(), kind, details))
+    def _observe(self, event) -> None:
+        """Every event on the daemon's bus; the engine's live log under its own names ("ringing")."""
+        kind = event.kind[len("engine."):] if event.kind.startswith("engine.") else event.kind
+        self.log.append((event.at_s, kind, event.details))
+        if event.kind == "call.ended":
+            self.finished.append(event.details)
+
+    @property
+    def failover(self):
+        """The failover monitor (None when the configuration has no ``failover`` section)."""
+        failover = self.daemon.flows.lookup("failover")
+        return failover.monitor if failover is not None else None
+
+    def station_state(self, extension: str) -> str:
+        """What the extension's phone is doing, as the console's status shows it."""
+        for station in self.daemon.status()["switchboard"]["stations"]:
+            if station["number"] == extension:
+                return station["state"]
+        raise KeyError(f"no extension {extension!r}")
 
     # -- the world
     def phone(self, extension_or_port: str):

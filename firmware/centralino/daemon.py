@@ -1,8 +1,10 @@
-"""The switchboard daemon: board, drivers, channels, media clock and call engine, started in order.
+"""The switchboard daemon: board, drivers, channels, media clock, engine and flows, started in order.
 
 Start-up order matters on a telephone appliance: the call records are repaired first (a call cut
 by a crash is marked interrupted), then every port is initialised at once and a port that fails
-is marked faulty while the others go into service, and only then is the daemon ready.
+is marked faulty (and retried) while the others go into service, and only then is the daemon
+ready. The parts are joined by the event bus (``self.bus``): the engine publishes, the call
+records, LEDs, console and port supervisor listen, so none of them can stand in front of a call.
 """
 
 from __future__ import annotations
@@ -13,21 +15,27 @@ import logging
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from centralino import __version__
+from centralino.calls.engine import Engine
 from centralino.calls.media_loop import MediaLoop
-from centralino.calls.switchboard import Switchboard
+from centralino.eventbus import EventBus
+from centralino.flows.host import FlowHost
 from centralino.flows.mailer import Mailer
 from centralino.ops.gsm_watch import watch_gsm
 from centralino.ops.leds import start_leds
+from centralino.ops.port_supervisor import PortSupervisor
 from centralino.ports import build_channels
-from centralino.sip.service import SipService
 from centralino.records import housekeeping
 from centralino.records.outbox import OutboxStore
 from centralino.records.tickets import TicketStore
 from centralino.records.voicemail import VoicemailStore
+from centralino.sip.service import SipService
 
 log = logging.getLogger("centralino.daemon")
+
+STOPPED_CAUSE = "daemon stopped during the call"
 
 
 class Daemon:
@@ -37,9 +45,12 @@ class Daemon:
         self.records = records
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
+        self.bus = EventBus(self.clock)
         self.channels = {}
-        self.switchboard: Switchboard | None = None
+        self.engine: Engine | None = None
+        self.flows: FlowHost | None = None
         self.media: MediaLoop | None = None
+        self.ports: PortSupervisor | None = None
         self.ready = False
         self.started_at_s: float | None = None
         self.ready_after_s: float | None = None
@@ -53,6 +64,7 @@ class Daemon:
         self.voicemail = VoicemailStore(database, database.parent / "voicemail")
         self.mailer = Mailer(settings.mail, OutboxStore(database), self.wall_clock) if settings.mail else None
         self._mailer_task: asyncio.Task | None = None
+        self._call_log = _CallLog(self.bus, records)
 
     async def start(self) -> None:
         began = self.clock()
@@ -71,21 +83,23 @@ class Daemon:
                 if channel.in_service:
                     channel.mark_faulty(f"{type(result).__name__}: {result}")
                 log.error("port %s out of service: %s", channel.name, channel.fault)
-                continue
             fd = getattr(channel.driver, "irq_fd", None)
             if fd is not None:
-                loop.add_reader(fd, channel.service_interrupt)
+                loop.add_reader(fd, channel.guarded, "interrupt", channel.service_interrupt)
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
-        self.switchboard = Switchboard(self.settings, self.channels, self.records, self.clock, self.wall_clock)
+        stores = SimpleNamespace(voicemail=self.voicemail, tickets=self.tickets)
+        self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, stores, self.mailer)
+        self.engine = Engine(self.settings, self.channels, self.bus, self.clock, self.wall_clock, flows=self.flows)
         if self.sip is not None:
-            self.sip.attach(self.switchboard)
-        for store in ("voicemail", "tickets", "mailer"):  # the flows' segreteria, callbacks and e-mail
-            setattr(self.switchboard, store, getattr(self, store, None))
+            self.sip.attach(self.engine)
+        self.flows.attach(self.engine)
+        self.ports = PortSupervisor(self.bus, self.channels, self.clock)
+        self.ports.start()
         slots = [(port.timeslot, self.channels[port.name]) for port in self.settings.board.ports]
         own_audio = [ch for ch in self.channels.values() if hasattr(ch, "exchange_audio")]
         self.media = MediaLoop(self.board.pcm, self.settings.board.pcm_slots, slots, self.clock,
-                               after_tick=self.switchboard.tick, own_audio=own_audio)
+                               after_tick=self.engine.tick, own_audio=own_audio)
         self.media.start()
         self.gsm_watch = watch_gsm(self)
         self.led_supervisor = await start_leds(self, self.gsm_watch)
@@ -104,9 +118,13 @@ class Daemon:
         await housekeeping.stop_daily(getattr(self, "_housekeeping", None))
         if self.media is not None:
             await self.media.stop()
-        for helper in (self.led_supervisor, self.gsm_watch):
+        if self.engine is not None:
+            self.engine.interrupt_all(STOPPED_CAUSE)  # live calls are recorded as interrupted now
+        for helper in (self.led_supervisor, self.gsm_watch, self.ports):
             if helper is not None:
                 helper.close()
+        if self.flows is not None:
+            await self.flows.stop()
         loop = asyncio.get_running_loop()
         for fd in self._readers:
             loop.remove_reader(fd)
@@ -136,5 +154,47 @@ class Daemon:
                 "uptime_s": round(self.clock() - self.started_at_s, 1) if self.started_at_s else 0.0,
                 "ports": [ch.status() for ch in self.channels.values()],
                 "media": self.media.status() if self.media else None,
-                "switchboard": self.switchboard.status() if self.switchboard else None,
+                "switchboard": self.engine.status() if self.engine else None,
+                "records": self._call_log.status(),
                 "sip": self.sip.status() if self.sip else None}
+
+
+class _CallLog:
+    """The call records, written from the engine's events (the engine never waits for them)."""
+
+    def __init__(self, bus, cdr):
+        self.cdr = cdr
+        self.failures = 0
+        self.last_error: str | None = None
+        bus.subscribe("call.started", self._started)
+        bus.subscribe("call.updated", self._updated)
+        bus.subscribe("call.ended", self._ended)
+        bus.subscribe("call.discarded", lambda e: self._write(self.cdr.discard_call, e["call_id"]))
+
+    def _write(self, fn, *args, **kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:  # the record is lost, the call is not
+            self.failures += 1
+            self.last_error = f"{type(err).__name__}: {err}"
+            log.error("call record not written: %s", self.last_error)
+
+    def _started(self, event) -> None:
+        d = event.details
+        self._write(self.cdr.open_call, d["call_id"], started_at=d["started_at"], direction=d["direction"],
+                    caller=d["caller"], called=d["called"], ports=d["ports"], route=d["route"],
+                    emergency=d["emergency"], caller_name=d["caller_name"])
+
+    def _updated(self, event) -> None:
+        d = dict(event.details)
+        self._write(self.cdr.update_call, d.pop("call_id"), **d)
+
+    def _ended(self, event) -> None:
+        d = event.details
+        fields = {k: d[k] for k in ("answered_at", "route", "transfer_chain", "ports", "called", "caller",
+                                    "caller_name", "office", "queued_s", "overflowed") if k in d}
+        self._write(self.cdr.finish_call, d["call_id"], ended_at=d["ended_at"], disposition=d["disposition"],
+                    cause=d["cause"], **fields)
+
+    def status(self) -> dict:
+        return {"failures": self.failures, "last_error": self.last_error}

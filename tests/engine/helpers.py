@@ -90,7 +90,7 @@ async def listen(s: Scenario, seconds: float = LISTEN_S) -> float:
 
 async def finished(s: Scenario, count: int, what: str = "the call ends", timeout_s: float = 30.0):
     """Wait until ``count`` calls have finished; returns the last ``count`` call records."""
-    await s.until(lambda: len(s.switchboard.finished) >= count, what, timeout_s=timeout_s)
+    await s.until(lambda: len(s.finished) >= count, what, timeout_s=timeout_s)
     return s.records.last(count)
 
 

@@ -68,7 +68,7 @@ def test_operator_hanging_up_with_a_call_on_hold_is_rung_back(tmp_path):
         await s.until(lambda: op.ringing, "the operator is rung back for the held call", timeout_s=10)
         op.off_hook()
         since = await listen(s)
-        return hear_each_other(op, citizen, since), len(s.switchboard.finished)
+        return hear_each_other(op, citizen, since), len(s.finished)
 
     talked, finished_calls = play(tmp_path, story)
     assert talked

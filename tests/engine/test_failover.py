@@ -45,7 +45,7 @@ def test_a_line_call_in_a_migration_window_reaches_the_mobile(tmp_path):
         await _modem_ready(s)
         mobile = s.mobile_network.add_failover_mobile(MOBILE)
         citizen = s.remote(CITIZEN)
-        await s.until(lambda: s.switchboard.failover.active, "failover starts")
+        await s.until(lambda: s.failover.active, "failover starts")
         await s.exchange.call_in(citizen, CallerId(number=CITIZEN, when=datetime(2026, 11, 24, 9, 0)), line="fxo1")
         t0 = s.clock()
         await s.until(lambda: mobile.connected, "the mobile answers", timeout_s=30)
@@ -75,7 +75,7 @@ def test_when_the_mobile_does_not_answer_the_caller_hears_its_number(tmp_path):
         await _modem_ready(s)
         s.mobile_network.add_party(MOBILE, busy=True)
         citizen = s.remote(CITIZEN)
-        await s.until(lambda: s.switchboard.failover.active, "failover starts")
+        await s.until(lambda: s.failover.active, "failover starts")
         await s.exchange.call_in(citizen, CallerId(number=CITIZEN, when=datetime(2026, 11, 24, 9, 0)), line="fxo1")
         t0 = s.clock()
         rows = await finished(s, 1, timeout_s=90)
@@ -94,13 +94,13 @@ def test_main_path_down_starts_and_ends_failover_with_hysteresis(tmp_path):
         for line in lines:
             line.unplug()
         down_at = s.clock()
-        await s.until(lambda: s.switchboard.failover.active, "failover starts", timeout_s=20)
+        await s.until(lambda: s.failover.active, "failover starts", timeout_s=20)
         started_after = s.clock() - down_at
-        reason = s.switchboard.failover.reason
+        reason = s.failover.reason
         for line in lines:
             line.plug()
         up_at = s.clock()
-        await s.until(lambda: not s.switchboard.failover.active, "failover ends", timeout_s=30)
+        await s.until(lambda: not s.failover.active, "failover ends", timeout_s=30)
         ended_after = s.clock() - up_at
         await s.until(lambda: len(s.mobile_network.sms_outbox) >= 2, "both SMS sent", timeout_s=20)
         return started_after, reason, ended_after, [m.text for m in s.mobile_network.sms_outbox]
@@ -168,8 +168,8 @@ def test_the_technician_hears_when_the_modem_needed_recovery(tmp_path):
 def test_failover_starts_when_no_operator_can_answer(tmp_path):
     async def story(s):
         await _modem_ready(s)
-        await s.until(lambda: s.switchboard.failover.active, "failover starts", timeout_s=20)
-        return s.switchboard.failover.active, s.switchboard.failover.reason
+        await s.until(lambda: s.failover.active, "failover starts", timeout_s=20)
+        return s.failover.active, s.failover.reason
 
     # the only operator's port (fxs1) does not answer at start-up: nobody can take the calls
     active, reason = play(tmp_path, story, config=config_copy(tmp_path, _failover(window=False)),

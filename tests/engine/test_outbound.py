@@ -98,7 +98,7 @@ def test_line_that_does_not_watch_loop_drop_keeps_the_call_on_a_loop_drop(tmp_pa
         phone, party = await talking_out(s, "207", MOBILE)
         party.hang_up()
         await s.wait(3.0)
-        ended_by_loop_drop = len(s.switchboard.finished)
+        ended_by_loop_drop = len(s.finished)
         phone.on_hook()
         rows = await finished(s, 1)
         return ended_by_loop_drop, rows[-1], s.line("fxo4").off_hook

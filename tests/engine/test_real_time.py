@@ -15,7 +15,7 @@ async def _internal_call(s: Scenario):
     since = await listen(s)
     heard = hear_each_other(a, b, since)
     a.on_hook()
-    await s.until(lambda: s.switchboard.finished, "the call ends")
+    await s.until(lambda: s.finished, "the call ends")
     row = s.records.last(1)[0]
     return heard, row.disposition, row.caller, row.called
 

@@ -58,7 +58,7 @@ def test_callers_wait_in_the_queue_hear_their_position_and_overflow(tmp_path):
         sportello = [s.phone(n) for n in ("201", "203")]
         await s.until(lambda: any(p.ringing for p in sportello), "the sportello rings", timeout_s=90)
         return (first.heard(t_first), second.heard(t_second), first_talks,
-                s.switchboard.calls, [e[2] for e in s.log if e[1] == "queue-position"])
+                s.daemon.status()["switchboard"]["calls"], [e[2] for e in s.log if e[1] == "queue-position"])
 
     first, second, talks, calls, positions = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_anagrafe))
     assert EARS.sequence(first, phrase("tutti_occupati", ["Lei è il primo in attesa"], "restare_in_linea"))
@@ -66,8 +66,8 @@ def test_callers_wait_in_the_queue_hear_their_position_and_overflow(tmp_path):
     assert [p["ahead"] for p in positions][:2] == [0, 1]
     assert {"ahead": 1} in [{"ahead": p["ahead"]} for p in positions[2:]]  # the update 30 s later
     assert talks
-    overflowed = [c for c in calls if c.overflowed]
-    assert overflowed and overflowed[0].office == "anagrafe"
+    overflowed = [c for c in calls if c["overflowed"]]
+    assert overflowed and overflowed[0]["office"] == "anagrafe"
 
 
 def test_outside_the_hours_the_caller_hears_hours_and_email_then_leaves_a_message(tmp_path):
@@ -80,7 +80,7 @@ def test_outside_the_hours_the_caller_hears_hours_and_email_then_leaves_a_messag
         await press(s, citizen, "1")
         await s.wait(45.0)  # hours, e-mail, the beep, then the caller talks for about 10 s
         citizen.hang_up()
-        await s.until(lambda: len(s.switchboard.finished) == 1, "the call ends")
+        await s.until(lambda: len(s.finished) == 1, "the call ends")
         await s.wait(0.5)  # the segreteria stores the message as the caller hangs up
         messages = s.daemon.voicemail.list(office="anagrafe")
         audio = s.daemon.voicemail.samples(messages[0].id) if messages else np.zeros(0)
@@ -118,7 +118,7 @@ def test_closed_office_offers_a_callback_which_opens_a_ticket(tmp_path):
         await s.until(lambda: any(e[1] == "callback" for e in s.log) or EARS.heard(
             citizen.heard(t0), "richiamata_offerta"), "the callback offer", timeout_s=60)
         await press(s, citizen, "1")
-        await s.until(lambda: len(s.switchboard.finished) == 1, "the voce guida says goodbye", timeout_s=60)
+        await s.until(lambda: len(s.finished) == 1, "the voce guida says goodbye", timeout_s=60)
         return citizen.heard(t0), s.daemon.tickets.list(), s.records.last(1)[0]
 
     heard, tickets, row = play(tmp_path, story)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from centralino.calls.station import Station
 from centralino.config.schema import Group
 from centralino.flows.office_queue import OfficeQueue
-from centralino.flows.response_groups import ResponseGroup
+from centralino.calls.groups import ResponseGroup
 
 
 @dataclass

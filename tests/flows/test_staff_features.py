@@ -48,7 +48,7 @@ def test_a_desk_that_logs_out_is_skipped_and_rings_again_after_logging_in(tmp_pa
 def test_the_operator_switches_to_night_service_and_offices_answer_as_closed(tmp_path):
     async def story(s):
         refused = await _feature(s, "202", "*52")  # not an operator
-        mode_after_refusal = s.switchboard.calendar.override
+        mode_after_refusal = s.daemon.status()["switchboard"]["service_mode"]
         confirmed = await _feature(s, "200", "*52")
         citizen = await call_voce_guida(s)
         t0 = s.clock()
@@ -57,13 +57,13 @@ def test_the_operator_switches_to_night_service_and_offices_answer_as_closed(tmp
         await s.wait(6.0)
         heard = citizen.heard(t0)
         await _feature(s, "200", "*50")
-        return refused, mode_after_refusal, confirmed, heard, s.switchboard.calendar.override
+        return refused, mode_after_refusal, confirmed, heard, s.daemon.status()["switchboard"]["service_mode"]
 
     refused, mode_after_refusal, confirmed, heard, mode_at_end = play(tmp_path, story)
-    assert mode_after_refusal is None and not EARS.heard(refused, "servizio_notte")
+    assert mode_after_refusal == "auto" and not EARS.heard(refused, "servizio_notte")
     assert EARS.heard(confirmed, "servizio_notte")
     assert EARS.heard(heard, "ufficio_chiuso")  # 09:00 on a Tuesday, but the night service is on
-    assert mode_at_end is None
+    assert mode_at_end == "auto"
 
 
 def test_a_message_left_at_night_is_heard_from_an_office_phone_and_marked(tmp_path):

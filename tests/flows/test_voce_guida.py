@@ -20,7 +20,7 @@ def test_the_caller_hears_the_menu_presses_1_and_reaches_the_anagrafe(tmp_path):
         since = await listen(s)
         talking = hear_each_other(citizen, first, since)
         citizen.hang_up()
-        await s.until(lambda: len(s.switchboard.finished) == 1, "the call ends")
+        await s.until(lambda: len(s.finished) == 1, "the call ends")
         return menu, second_rang, talking, s.records.last(1)[0]
 
     menu, second_rang, talking, row = play(tmp_path, story)
@@ -125,7 +125,7 @@ def test_with_nobody_logged_in_callers_reach_the_segreteria(tmp_path):
         citizen = await call_voce_guida(s)
         t0 = s.clock()
         await s.wait(8.0)
-        return citizen.heard(t0), s.switchboard.calls[0].route
+        return citizen.heard(t0), s.daemon.status()["switchboard"]["calls"][0]["route"].split(">")
 
     heard, route = play(tmp_path, story)
     assert EARS.heard(heard, "segreteria") and not EARS.heard(heard, "ufficio_anagrafe")
@@ -140,9 +140,9 @@ def test_with_every_phone_busy_new_callers_go_to_the_sportello_queue(tmp_path):
         citizen = await call_voce_guida(s)
         t0 = s.clock()
         await s.wait(12.0)
-        return citizen.heard(t0), s.switchboard.calls[0]
+        return citizen.heard(t0), s.daemon.status()["switchboard"]["calls"][0]
 
     heard, call = play(tmp_path, story)
     assert EARS.sequence(heard, phrase("tutti_occupati", ["Lei è il primo in attesa"]))
     assert not EARS.heard(heard, "ufficio_anagrafe")  # no menu: straight to the sportello
-    assert call.office == "sportello" and "all-busy" in call.route
+    assert call["office"] == "sportello" and "all-busy" in call["route"].split(">")

@@ -76,7 +76,7 @@ def test_status_lines_calls_and_cdr_follow_a_call(tmp_path):
         calls = await client.ask("calls")
         lines = await client.ask("lines")
         a.on_hook()
-        await s.until(lambda: s.switchboard.finished, "the call ends")
+        await s.until(lambda: s.finished, "the call ends")
         cdr = await client.ask("cdr", "5")
         return status, idle_calls, calls, lines, cdr
 

@@ -179,7 +179,7 @@ def test_failover_blinks_slowly_and_gsm_shows_its_signal(tmp_path, monkeypatch):
 
     async def story(s):
         await s.until(lambda: s.daemon.channels["gsm"].idle, "the modem is ready", timeout_s=30)
-        await s.until(lambda: s.switchboard.failover.active, "failover starts")
+        await s.until(lambda: s.failover.active, "failover starts")
         strong = await _watch(s)
         s.mobile_network.rssi = 12  # -89 dBm: the antenna was moved; the watch reads it again
         await s.wait(gsm_watch.SIGNAL_POLL_S + 1.0)

@@ -129,13 +129,13 @@ def test_the_daemon_runs_the_mailer_only_with_a_mail_section(tmp_path):
 
     async def main():
         async with Scenario(base, tmp_path / "plain") as s:
-            plain = (s.daemon.mailer, s.switchboard.tickets is s.daemon.tickets,
-                     s.switchboard.voicemail is s.daemon.voicemail)
+            plain = (s.daemon.mailer, s.daemon.flows.tickets is s.daemon.tickets,
+                     s.daemon.flows.voicemail is s.daemon.voicemail)
         s = Scenario(dataclasses.replace(base, mail=mail), tmp_path / "mail")
         await s.start()
         daemon = s.daemon
         task = daemon._mailer_task
-        running = task is not None and not task.done() and s.switchboard.mailer is daemon.mailer
+        running = task is not None and not task.done() and s.daemon.flows.mailer is daemon.mailer
         await s.stop()
         return plain, running, task.cancelled(), daemon.mailer.outbox.db.is_closed()
 

@@ -70,7 +70,7 @@ def test_baresip_registers_calls_an_analog_extension_and_both_hear_each_other(tm
                 rfc4733 = (desk.media.dtmf_payload_type is not None and not desk.media.inband_dtmf,
                            desk.media.stats.digits_received)
                 phone.command("hangup")
-                await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+                await s.until(lambda: s.finished, "the call ends", timeout_s=5)
                 await asyncio.sleep(0.3)
                 baresip_heard = phone.heard()
                 row = s.records.last(1)[0]
@@ -110,7 +110,7 @@ def test_baresip_calls_the_voce_guida_did_presses_1_and_talks_with_the_anagrafe(
                 desk_heard = desk.heard(since_s=talk_from + 0.5)
                 talked_s = s.clock() - talk_from
                 caller.command("hangup")
-                await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+                await s.until(lambda: s.finished, "the call ends", timeout_s=5)
                 await asyncio.sleep(0.3)
                 row = s.records.last(1)[0]
                 return desk.voice.frequency_hz, desk_heard, caller.heard(), talked_s, row

@@ -97,7 +97,7 @@ def test_a_call_through_kamailio_to_a_did_rings_the_routed_analog_extension(tmp_
         await asyncio.sleep(0.3)
         phone.off_hook()
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         row = s.records.last(1)[0]
         return rc, out, row.direction, row.called, row.caller, row.disposition, phone.off_hook
 
@@ -124,7 +124,7 @@ def test_an_extension_calls_outside_through_kamailio_to_the_pstn(tmp_path):
         await asyncio.sleep(1.0)
         phone.on_hook()
         rc, out = await uas
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         row = s.records.last(1)[0]
         return rc, out, trace.read_text(), row.direction, row.called, row.disposition
 

@@ -52,7 +52,7 @@ def test_an_authenticated_sip_phone_calls_an_analog_extension(tmp_path):
         await s.until(lambda: phone.ringing, "201 rings", timeout_s=10)
         phone.off_hook()
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         row = s.records.last(1)[0]
         return rc, out, row.direction, row.caller, row.called, row.disposition
 
@@ -91,7 +91,7 @@ def test_a_registered_sip_phone_rings_for_its_extension_and_answers(tmp_path):
         await s.wait(0.5)
         caller.on_hook()  # the analog caller hangs up: centralino sends the SIP phone a BYE
         uas_rc, uas_out = await uas
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         return uas_rc, uas_out, s.records.last(1)[0].disposition
 
     rc, out, disposition = _play(tmp_path, story, "sipp", "sipsak")

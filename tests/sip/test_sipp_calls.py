@@ -36,7 +36,7 @@ def test_basic_call_by_did_rings_the_routed_extension_and_sipp_hangs_up(tmp_path
         tool = asyncio.ensure_future(run_tool(*sipp(sip_port, sipp_port, "-d", "1500")))
         phone = await _answer_when_ringing(s, "201")
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         row = s.records.last(1)[0]
         return rc, out, row.disposition, row.called, phone.off_hook
 
@@ -62,7 +62,7 @@ def test_cancel_while_ringing_stops_the_ringing_and_records_a_missed_call(tmp_pa
         phone = s.phone("201")
         await s.until(lambda: phone.ringing, "201 rings", timeout_s=10)
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         await s.wait(0.5)
         row = s.records.last(1)[0]
         line_idle = s.switchboard.channels["trunk1"].idle
@@ -82,7 +82,7 @@ def test_the_extension_hangs_up_first_and_centralino_sends_bye(tmp_path):
         await s.wait(0.5)
         phone.on_hook()
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         return rc, out, s.records.last(1)[0].disposition
 
     rc, out, disposition = _play(tmp_path, story)
@@ -97,7 +97,7 @@ def test_a_reinvite_in_an_answered_call_is_accepted_and_moves_the_media(tmp_path
         line = s.switchboard.channels["trunk1"]
         await s.until(lambda: line.remote is not None and line.remote.port == 40000, "the media moves", timeout_s=10)
         rc, out = await tool
-        await s.until(lambda: s.switchboard.finished, "the call ends", timeout_s=5)
+        await s.until(lambda: s.finished, "the call ends", timeout_s=5)
         return rc, out, s.records.last(1)[0].disposition
 
     rc, out, disposition = _play(tmp_path, story)

@@ -1,14 +1,25 @@
-"""A call as the engine tracks it: who called whom, on which ports, by which route, and how it went."""
+"""A call as the engine tracks it: who called whom, on which ports, by which route, and how it went.
+
+Only the engine's own facts live here (parties, legs, ringing, answer, route). What a flow learns
+about a call for its record (the office asked for, time queued, an overflow, a voicemail or a
+callback as the outcome) goes into ``facts``, which the engine copies into ``call.ended``.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from centralino.channels.base import Channel
 
 from .causes import Cause, disposition_for
+
+# what a flow may tell the record of a call it serves; queue_entered_s (media clock) makes the
+# engine count an unanswered caller's queued_s up to the end of the call
+FACTS = ("office", "queued_s", "overflowed", "outcome", "ticket_id", "queue_entered_s")
+PUBLISHED_FACTS = ("office", "queued_s", "overflowed", "ticket_id")
 
 
 @dataclass(eq=False)
@@ -18,43 +29,28 @@ class Call:
     caller: str
     called: str
     started_at: datetime
+    started_s: float = 0.0  # on the media clock
     caller_name: str = ""
+    caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     # The two parties. A leg is None while that side is being rung (at first, or after a
     # transfer): whoever answers fills it.
     legs: list = field(default_factory=lambda: [None, None])
     ringing: list = field(default_factory=list)  # stations being rung
-    targets: list = field(default_factory=list)  # stations an inbound call may ring
     state: str = "setup"  # setup, ringing, answered, ended
     answered_at: datetime | None = None
     route: list[str] = field(default_factory=list)
     transfer_chain: list[str] = field(default_factory=list)
     ports: list[str] = field(default_factory=list)
     emergency: bool = False
-    ring_deadline_s: float | None = None
-    recall_at_s: float | None = None  # an unanswered blind transfer returns to the operator then
-    transferred_by: object | None = None  # the station that transferred it (for the recall)
-    outside_line: Channel | None = None  # the FXO line of an outbound call
+    outside_line: Channel | None = None  # the line (FXO, GSM, SIP) an outbound call or a forward uses
     far_end_tone: str | None = None  # progress tone heard from the far end (busy, congestion)
-    started_s: float = 0.0  # on the media clock
-    failover: bool = False  # arrived while failover was active: goes to the mobile
-    forwarded: bool = False
-    announcing: bool = False  # the caller hears the mobile's number, then the call ends
-    # the municipal flows (voce guida, offices, queue)
-    flow_destination: object | None = None  # where the voce guida starts, for a call it answers
-    flow_started: bool = False
-    office: str = ""  # the office the caller asked for
-    office_entered_s: float | None = None
-    queued_s: float = 0.0  # from reaching the office to an answer (or to the end)
-    overflowed: bool = False
-    outcome: str | None = None  # voicemail or callback, when that is how the call ended
-    positions_announced: list = field(default_factory=list)  # "callers ahead" said to the caller
-    ticket_id: int | None = None  # the callback ticket this outbound call serves
-    caller_absent: str | None = None  # why a line call's number is missing: "P" private, "O" unavailable
-    # a call to a response group rung member by member (hunt, round robin, longest idle)
-    hunt_group: str | None = None
-    hunt_tried: set = field(default_factory=set)  # members rung in this round
-    next_batch_s: float | None = None  # when the members ringing now give way to the next
+    facts: dict = field(default_factory=dict)
+    plan: object | None = None  # how its ringing goes on (calls/ringing.py RingPlan)
+    flow: str | None = None  # the kind of flow serving it (menu, office, forward...)
+    recorded: bool = False  # call.started published
+    on_answered: list[Callable[["Call"], None]] = field(default_factory=list)
+    on_ended: list[Callable[["Call"], None]] = field(default_factory=list)
 
     def __post_init__(self):
         self.legs = [self.origin, None]
@@ -83,6 +79,17 @@ class Call:
     def vacate_leg(self, channel: Channel) -> None:
         self.legs = [None if leg is channel else leg for leg in self.legs]
 
+    def channels(self) -> list[Channel]:
+        """Every channel the call holds: its legs and its outside line."""
+        held = [leg for leg in self.legs if leg is not None]
+        if self.outside_line is not None and self.outside_line not in held:
+            held.append(self.outside_line)
+        return held
+
+    def involves(self, channel: Channel) -> bool:
+        return channel in self.legs or channel is self.outside_line \
+            or any(station.channel is channel for station in self.ringing)
+
     def use_port(self, name: str) -> None:
         if name not in self.ports:
             self.ports.append(name)
@@ -90,8 +97,16 @@ class Call:
     def disposition(self, cause: Cause) -> str:
         return disposition_for(cause, self.answered_at is not None, bool(self.transfer_chain))
 
+    def start_fields(self) -> dict:
+        """The details of ``call.started`` (the record's first row)."""
+        return {"call_id": self.id, "started_at": self.started_at, "direction": self.direction,
+                "caller": self.caller, "called": self.called, "caller_name": self.caller_name,
+                "ports": ",".join(self.ports), "route": ">".join(self.route), "emergency": self.emergency}
+
     def status(self) -> dict:
         return {"id": self.id, "direction": self.direction, "caller": self.caller, "called": self.called,
                 "state": self.state, "ports": list(self.ports), "route": ">".join(self.route),
+                "emergency": self.emergency, "office": self.facts.get("office", ""),
+                "overflowed": bool(self.facts.get("overflowed", False)),
                 "started_at": self.started_at.isoformat(timespec="seconds"),
                 "answered_at": self.answered_at.isoformat(timespec="seconds") if self.answered_at else None}

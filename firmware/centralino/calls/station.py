@@ -1,10 +1,10 @@
-"""An extension as the engine sees it: its FXS channel, its number, and where it is in a call."""
+"""An extension as the engine sees it: its phone's channel, its number, and where it is in a call."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from centralino.channels.fxs import FxsChannel
+from centralino.channels.base import Channel
 
 from .call import Call
 
@@ -13,10 +13,10 @@ from .call import Call
 class Station:
     number: str
     name: str
-    channel: FxsChannel
+    channel: Channel  # an FXS port or a SIP desk phone
     operator: bool = False
     # idle, ringing (offered a call), dialling, calling (hears ringback), talking, tone (hears
-    # busy or congestion after a call, until it hangs up)
+    # busy or congestion after a call, until it hangs up), feature (a staff feature code runs)
     state: str = "idle"
     call: Call | None = None  # the call it is offered, placing, or talking in
     held: Call | None = None  # a call it put on hold with a flash (transfer or enquiry)
@@ -24,6 +24,7 @@ class Station:
     last_digit_at_s: float = 0.0
     logged_in: bool = True  # a group member logged out (away) is not rung by groups and queues
     last_call_end_s: float = 0.0  # for the longest-idle strategy
+    dial_timer: object | None = None  # the dialling timeout running now
 
     @property
     def free(self) -> bool:

@@ -8,6 +8,9 @@ received on the previous tick, or silence.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -15,14 +18,35 @@ import numpy as np
 from centralino.drivers.errors import ChipError
 from centralino.media.frames import silence
 
-from .events import ChannelEvent
+from .events import ChannelEvent, PortFaulty, PortRestored
+
+log = logging.getLogger("centralino.channels")
 
 Listener = Callable[["Channel", ChannelEvent], None]
+
+
+def port_boundary(method):
+    """A channel action that touches the hardware: whatever it raises (``ChipError``, periphery's
+    ``SPIError``/``GPIOError`` and smbus2's ``OSError``, or a bug) marks this port faulty and returns
+    None, so the caller (the engine, the media clock) goes on with every other port."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as err:
+            self.fail(f"{method.__name__}: {_describe(err)}", err)
+            return None
+    return guarded
+
+
+def _describe(err: BaseException) -> str:
+    return str(err) if isinstance(err, ChipError) else f"{type(err).__name__}: {err}"
 
 
 class Channel:
     kind = "?"
     is_line = False  # a line to the outside (PSTN, GSM, SIP trunk) rather than a station's phone
+    restartable = False  # a port whose driver can be initialised again after a fault (fxs, fxo)
 
     def __init__(self, name: str, clock: Callable[[], float], driver=None):
         self.name = name
@@ -55,6 +79,46 @@ class Channel:
     def mark_faulty(self, problem: str) -> None:
         self.fault = problem
 
+    def fail(self, reason: str, error: BaseException | None = None) -> None:
+        """The hardware failed while running: out of service at once; the engine hears of it
+        (``PortFaulty``) on the next turn of the loop, never in the middle of what it is doing."""
+        first = self.fault is None
+        self.fault = reason
+        self.peer = None
+        self.play(None)
+        if not first:
+            return
+        log.error("port %s out of service: %s", self.name, reason, exc_info=error)
+        self._emit_later(PortFaulty(self.fault, self.clock()))
+
+    def restore(self) -> None:
+        """Back in service after a successful re-initialisation."""
+        if self.fault is None:
+            return
+        self.fault = None
+        log.warning("port %s back in service", self.name)
+        self._emit_later(PortRestored(self.clock()))
+
+    async def restart(self) -> None:
+        """Initialise the hardware again (the port supervisor's retry); raises when it still fails."""
+        await self.driver.start()
+
+    def _emit_later(self, event: ChannelEvent) -> None:
+        try:
+            asyncio.get_running_loop().call_soon(self.emit, event)
+        except RuntimeError:  # no loop (a synchronous test): at once
+            self.emit(event)
+
+    def guarded(self, what: str, fn: Callable, *args):
+        """Run one step of this port (its tick, its interrupt, its audio) inside its boundary."""
+        if self.fault is not None and what != "status":
+            return None
+        try:
+            return fn(*args)
+        except Exception as err:
+            self.fail(f"{what}: {_describe(err)}", err)
+            return None
+
     # -- events
     def emit(self, event: ChannelEvent) -> None:
         self.listener(self, event)
@@ -73,19 +137,33 @@ class Channel:
 
     def transmit(self) -> np.ndarray:
         if self.source is not None:
-            frame = self.source.frame()
-            if getattr(self.source, "finished", False):
+            source = self.source
+            frame = source.frame()
+            if getattr(source, "finished", False):
                 self.source = None
+                _done(source)
             return frame
         if self.peer is not None:
             return self.peer.last_rx
         return silence()
 
     def play(self, source) -> None:
-        """Play a source (tone, samples) to the line instead of silence; ``None`` stops it."""
-        self.source = source
+        """Play a source (tone, samples) to the line instead of silence; ``None`` stops it.
+
+        A source that is replaced or stopped before its end is told so (``on_done``), as is one
+        that finishes: whoever waits for a prompt is woken by the channel, never by polling."""
+        previous, self.source = self.source, source
+        if previous is not None and previous is not source:
+            _done(previous)
 
     def status(self) -> dict:
         return {"name": self.name, "kind": self.kind, "in_service": self.in_service,
                 "fault": self.fault, "bridged_to": self.peer.name if self.peer else None,
                 "playing": getattr(self.source, "name", None)}
+
+
+def _done(source) -> None:
+    callback = getattr(source, "on_done", None)
+    if callback is not None:
+        source.on_done = None
+        callback(source)

@@ -68,5 +68,27 @@ class RemoteHangup:
     at_s: float
 
 
+@dataclass(frozen=True)
+class DialFailed:
+    """An outgoing call could not be placed on this line: no loop current after seizure (the line
+    is dead), no dial tone, the modem's ``+CME ERROR``, a SIP 4xx/5xx or a timeout. The engine
+    then tries the next path (an emergency call) or gives the caller congestion."""
+    reason: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class PortFaulty:
+    """The port's hardware failed (a driver call raised): its calls end, the others go on."""
+    reason: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class PortRestored:
+    """A faulty port was re-initialised and is back in service."""
+    at_s: float
+
+
 ChannelEvent = (OffHook | OnHook | Flash | Digit | Incoming | CallerIdReceived | RingingStopped
-                | Progress | Answered | RemoteHangup)
+                | Progress | Answered | RemoteHangup | DialFailed | PortFaulty | PortRestored)

@@ -17,7 +17,7 @@ from centralino.media.levels import power_dbm0
 from centralino.media.progress import ProgressToneDetector
 
 from . import events as ev
-from .base import Channel
+from .base import Channel, port_boundary
 from .sources import SamplesSource
 
 DIAL_TONE_WAIT_S = 3.0       # dial anyway when the exchange gives no recognisable dial tone
@@ -29,6 +29,8 @@ RELEASE_GUARD_S = 1.0
 REJECT_HOLD_S = 0.3          # off hook this long to take, then drop, a ringing call
 SPEECH_LEVEL_DBM0 = -45.0    # a frame louder than this that is not a 425 Hz tone counts as speech
 SPEECH_FRAMES_TO_ANSWER = 5  # 100 ms of speech after dialling: the far end answered
+LOOP_CHECK_S = 0.3           # after seizure: no loop current by then means a dead line
+LOOP_CURRENT_MIN_MA = 5.0    # below this the exchange is not feeding the loop (the DAA's drop threshold)
 TONE_HZ = 425.0
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 
@@ -55,6 +57,7 @@ def _is_tone(frame: np.ndarray) -> bool:
 class FxoChannel(Channel):
     kind = "fxo"
     is_line = True
+    restartable = True
 
     def __init__(self, name: str, driver: si3050.Si3050Daa, clock, hangup_detect=HANGUP_SIGNALS):
         super().__init__(name, clock, driver)
@@ -70,12 +73,26 @@ class FxoChannel(Channel):
         self._seized_at = 0.0
         self._speech_frames = 0
         self._tone_frames = 0
+        self._strict = False  # fail (DialFailed) without dial tone, instead of dialling blind
+        self._loop_checked = False
 
     @property
     def idle(self) -> bool:
         return self.state == "idle" and self.in_service
 
+    def line_present(self) -> bool:
+        """The exchange's battery is on the line (read now from the DAA; False when it cannot say)."""
+        if not self.in_service:
+            return False
+        status = self.line_status()
+        return bool(status is not None and status.line_present)
+
+    @port_boundary
+    def line_status(self):
+        return self.driver.line_status()
+
     # -- actions
+    @port_boundary
     def answer(self) -> None:
         """Take the ringing call: seize the line and listen for the far end hanging up."""
         self.driver.seize()
@@ -83,15 +100,21 @@ class FxoChannel(Channel):
         self.state = "connected"
         self._progress = ProgressToneDetector(names=("busy", "congestion"))
 
-    def dial(self, number: str, emergency: bool = False) -> None:
+    @port_boundary
+    def dial(self, number: str, emergency: bool = False, strict: bool = False) -> None:
         """Seize the line for an outgoing call and dial ``number`` once the exchange is ready.
 
         A line released less than RELEASE_GUARD_S ago waits on hook first, so that the new
-        digits never go into the call the exchange has not yet cleared."""
+        digits never go into the call the exchange has not yet cleared. A line that turns out
+        dead (no loop current once seized) reports ``DialFailed``; with ``strict`` so does one that
+        gives no dial tone (an emergency call that has another path to try), where an ordinary
+        call dials blind after DIAL_TONE_WAIT_S (some exchanges give no recognisable tone)."""
         self._to_dial = number
         self._progress = None
         self._speech_frames = 0
         self._tone_frames = 0
+        self._strict = strict
+        self._loop_checked = False
         if self.state == "rejecting":
             return
         if self.clock() - self._released_at < RELEASE_GUARD_S:
@@ -99,6 +122,7 @@ class FxoChannel(Channel):
         else:
             self._seize_for_dialling()
 
+    @port_boundary
     def reject_incoming(self) -> None:
         """Take a ringing call off the line (answer, then drop it) to free the line at once."""
         self.driver.seize()
@@ -110,6 +134,7 @@ class FxoChannel(Channel):
         self.state = "seizing"
         self._seized_at = self.clock()
 
+    @port_boundary
     def hangup(self) -> None:
         self._release()
         self.peer = None
@@ -142,12 +167,24 @@ class FxoChannel(Channel):
             self._seize_for_dialling()
         elif self.state == "seizing":
             waited = self.clock() - self._seized_at
+            if not self._loop_checked and waited >= LOOP_CHECK_S:
+                self._loop_checked = True
+                if self.driver.line_status().loop_current_ma < LOOP_CURRENT_MIN_MA:
+                    self._dial_failed("no loop current once seized: the line is dead", now)
+                    return
+            if self._strict and waited >= DIAL_TONE_WAIT_S and self._tone_frames < DIAL_TONE_FRAMES:
+                self._dial_failed(f"no dial tone within {DIAL_TONE_WAIT_S:g} s", now)
+                return
             if waited >= DIAL_TONE_WAIT_S or (waited >= DIAL_TONE_MIN_S and self._tone_frames >= DIAL_TONE_FRAMES):
                 self.state = "dialling"
                 self.play(SamplesSource(dtmf.generate(self._to_dial), name="dialling"))
         elif self.state == "dialling" and self.source is None:
             self.state = "outgoing"
             self._progress = ProgressToneDetector(names=("busy", "congestion", "ringback"))
+
+    def _dial_failed(self, reason: str, now: float) -> None:
+        self.hangup()
+        self.emit(ev.DialFailed(reason, now))
 
     def receive(self, frame: np.ndarray) -> None:
         super().receive(frame)
@@ -200,8 +237,8 @@ class FxoChannel(Channel):
     def status(self) -> dict:
         status = super().status()
         status["state"] = self.state
-        if self.in_service:
-            line = self.driver.line_status()
+        line = self.line_status() if self.in_service else None
+        if line is not None:
             status.update(line_voltage_v=line.voltage_v, loop_current_ma=line.loop_current_ma,
                           line_present=line.line_present)
         return status

@@ -10,7 +10,7 @@ from centralino.drivers import proslic
 from centralino.media.callerid import CallerId, encode_burst
 
 from . import events as ev
-from .base import Channel
+from .base import Channel, port_boundary
 from .sources import SamplesSource
 
 # The FSK burst lasts about 0.6 s; the pause after the first ring lasts 4 s. A caller ID that
@@ -20,6 +20,7 @@ CALLER_ID_LATEST_S = 2.5
 
 class FxsChannel(Channel):
     kind = "fxs"
+    restartable = True
 
     def __init__(self, name: str, driver: proslic.ProSlic, clock):
         super().__init__(name, clock, driver)
@@ -29,13 +30,14 @@ class FxsChannel(Channel):
 
     @property
     def off_hook(self) -> bool:
-        return self.driver.off_hook
+        return self.in_service and self.driver.off_hook
 
     @property
     def ringing(self) -> bool:
-        return self.driver.ringing
+        return self.in_service and self.driver.ringing
 
     # -- actions
+    @port_boundary
     def ring(self, caller_id: CallerId | None = None) -> None:
         self._caller_id = caller_id
         self._cid_window_at = None
@@ -47,6 +49,7 @@ class FxsChannel(Channel):
         self._caller_id = caller_id
         self._send_caller_id_if_due()
 
+    @port_boundary
     def stop_ringing(self) -> None:
         if self.driver.ringing:
             self.driver.stop_ringing()
@@ -90,8 +93,8 @@ class FxsChannel(Channel):
         status = super().status()
         status.update(off_hook=self.off_hook if self.in_service else None,
                       ringing=self.ringing if self.in_service else False)
-        if self.in_service:
-            line = self.driver.diagnostics()
+        line = self.guarded("status", self.driver.diagnostics) if self.in_service else None
+        if line is not None:
             status.update(tip_v=round(line.tip_v, 1), ring_v=round(line.ring_v, 1),
                           battery_v=round(line.battery_v, 1), loop_current_ma=round(line.loop_current_ma, 1))
         return status

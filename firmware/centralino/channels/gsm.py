@@ -54,6 +54,13 @@ class GsmChannel(Channel):
     def idle_for_emergency(self) -> bool:
         return self.state == "idle" and self.driver.state in EMERGENCY_STATES
 
+    def line_present(self) -> bool:
+        """Registered on a network (or, for an emergency call, at least answering without one)."""
+        return self.in_service and self.driver.state == "ready"
+
+    def can_carry_emergency(self) -> bool:
+        return self.fault is None and self.driver.state in EMERGENCY_STATES
+
     # -- actions
     def answer(self) -> None:
         self.state = "connected"
@@ -69,11 +76,11 @@ class GsmChannel(Channel):
     async def _dial(self, number: str, emergency: bool) -> None:
         try:
             await self.driver.dial(number, emergency=emergency)
-        except ChipError as err:
+        except (ChipError, ValueError) as err:
             log.error("%s: dialling %s failed: %s", self.name, number, err)
             if self.state == "outgoing":
                 self.state = "idle"
-                self.emit(ev.RemoteHangup("failed", self.clock()))
+                self.emit(ev.DialFailed(f"modem: {err}", self.clock()))
 
     def hangup(self) -> None:
         """Hang up; the channel is busy ("releasing") until the modem has really dropped the call."""
@@ -108,6 +115,8 @@ class GsmChannel(Channel):
             self.emit(ev.Incoming(now))
             cid = CallerId(number=event.number) if event.number else CallerId(number_absent="P")
             self.emit(ev.CallerIdReceived(cid, now))
+        elif isinstance(event, gsm.CallAlerting) and self.state == "outgoing":
+            self.emit(ev.Progress("ringback", now))
         elif isinstance(event, gsm.CallAnswered) and self.state == "outgoing":
             self.state = "connected"
             self.emit(ev.Answered(now))
@@ -116,12 +125,12 @@ class GsmChannel(Channel):
         elif isinstance(event, gsm.Dtmf) and self.state == "connected":
             self.emit(ev.Digit(event.digit, "dtmf", now))  # keys the far end pressed (the voce guida)
         elif isinstance(event, gsm.ModemLost):
-            self.mark_faulty(f"modem lost: {event.reason}")
             self._ended("modem lost", now)
+            self.fail(f"modem lost: {event.reason}")
             for listener in self.health_listeners:
                 listener("lost", event.reason)
         elif isinstance(event, gsm.ModemRecovered):
-            self.fault = None
+            self.restore()
             for listener in self.health_listeners:
                 listener("recovered", f"{event.recovery_s:.1f} s")
 

@@ -11,8 +11,9 @@ from centralino.media.tones import ToneGenerator, lookup
 class SamplesSource:
     """Plays a finished signal once (an FSK caller-ID burst, a DTMF dialling sequence)."""
 
-    def __init__(self, samples: np.ndarray, name: str = "samples"):
+    def __init__(self, samples: np.ndarray, name: str = "samples", on_done=None):
         self.name = name
+        self.on_done = on_done  # called once with the source when it ends or is replaced
         self._samples = np.asarray(samples, dtype=np.int16)
         self._pos = 0
 
@@ -33,6 +34,7 @@ class ToneSource:
 
     def __init__(self, spec: str):
         self.name = spec
+        self.on_done = None
         self._generator = ToneGenerator(lookup(spec))
 
     @property

@@ -46,13 +46,14 @@ def run(args) -> int:
         async with Scenario(settings, data_dir) as s:
             start = s.clock()
 
-            def live(kind, **details):
-                text = " ".join(f"{k}={v}" for k, v in details.items())
-                print(f"  [{s.wall_clock().astimezone(s.switchboard.timezone):%H:%M:%S}] {kind:<14} {text}")
+            def live(event):
+                text = " ".join(f"{k}={v}" for k, v in event.details.items())
+                kind = event.kind.removeprefix("engine.")
+                print(f"  [{s.wall_clock().astimezone(s.engine.timezone):%H:%M:%S}] {kind:<14} {text}")
 
-            s.switchboard.observers.append(live)
+            s.daemon.bus.subscribe("engine.*", live)
             failed = await morning(s, print)
-            ours = {call.id for call in s.switchboard.finished}
+            ours = {call["call_id"] for call in s.finished}
             rows = [row for row in s.records.last(200) if row.call_id in ours]
             elapsed = s.clock() - start
         return failed, rows, elapsed

@@ -1,5 +1,12 @@
 """Failover: while the main path is down or a migration window is open, line calls go to a mobile.
 
+Two parts: ``FailoverMonitor`` decides when (below), and the ``forward`` flow carries each line
+call in failover to the mobile through the GSM modem: it dials the mobile at the line's first
+ring, answers the line once the caller ID had time to arrive (or as soon as the mobile answers),
+tells the caller "Il servizio è temporaneamente trasferito" while the mobile rings, and bridges
+the two; when the modem is busy or down or the mobile does not answer, the caller hears the
+mobile's number and the call ends. Every such call is recorded with disposition ``failover``.
+
 The main path is healthy while at least one configured PSTN line is in service with line voltage
 and at least one operator's extension can ring.
 It is declared down after ``down_after_s`` without one, and healthy again only after
@@ -16,7 +23,100 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+import numpy as np
+
+from centralino.channels.sources import tone
+from centralino.config.flows_schema import Destination
+
 log = logging.getLogger("centralino.failover")
+
+CHECK_S = 0.5
+CALLER_ID_WAIT_S = 4.0  # a forwarded line call is answered once its caller ID had time to arrive
+
+
+def load_config(settings, host):
+    """The failover section: the monitor, and the ``forward`` flow that carries calls to the mobile."""
+    if settings.failover is None:
+        return None
+    return Failover(settings, host)
+
+
+class Failover:
+    def __init__(self, settings, host):
+        self.settings = settings
+        self.host = host
+        self.monitor: FailoverMonitor | None = None
+        self._task: asyncio.Task | None = None
+        host.register("forward", forward, first_ring=True)
+        host.register_redirect(self.redirect)
+        host.register_status("failover", lambda: self.monitor.status() if self.monitor else None)
+
+    def redirect(self, destination):
+        if self.monitor is not None and self.monitor.active:
+            return Destination("forward", self.settings.failover.mobile_number)
+        return None
+
+    def start(self, engine) -> None:
+        """Watch the engine's lines: the PSTN lines, and the SIP trunk (one health for all its lines)."""
+        lines = engine.lines(("fxo",))
+        trunk = engine.lines(("sip",))
+        modem = engine.channels.get("gsm")
+        self.monitor = FailoverMonitor(self.settings, lines + trunk[:1], modem, engine.clock, engine.wall_clock,
+                                       notify=lambda kind, **d: self.host.bus.publish("failover.changed", **d))
+        self.monitor.operators = [st.channel for st in engine.stations.values() if st.operator]
+        self._task = asyncio.get_running_loop().create_task(self._watch(), name="failover-monitor")
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                self.monitor.check()
+            except Exception:
+                log.exception("failover check failed")
+            await asyncio.sleep(CHECK_S)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def forward(host, ctx, session, destination) -> None:
+    """One line call in failover, from the first ring to the mobile's answer (or its number)."""
+    mobile = destination.target
+    ctx.record(outcome="failover")
+    ctx.step("failover")
+    ctx.note("incoming", line=ctx.channel.name, to=f"failover:{mobile}")
+    leg = ctx.dial(mobile, kinds=("gsm",)) if ctx.channel.kind != "gsm" else None
+    if leg is not None:
+        ctx.note("forwarding", line=ctx.channel.name, to=mobile)
+        answered = asyncio.ensure_future(leg.answered())
+        waiting_cid = asyncio.ensure_future(ctx.caller_id(CALLER_ID_WAIT_S))
+        await asyncio.wait({answered, waiting_cid}, return_when=asyncio.FIRST_COMPLETED)
+        waiting_cid.cancel()
+        ctx.answer()
+        if not answered.done():
+            session.channel.play(None)
+            await session.play(host.phrases.samples("servizio_trasferito"), barge_in=False, name="announcement")
+            if not answered.done():
+                ctx.play(tone("ringback"))
+        if await answered:
+            ctx.connect(leg)
+            ctx.note("forwarded", line=ctx.channel.name, to=mobile)
+            return
+    else:
+        await ctx.caller_id(CALLER_ID_WAIT_S)
+        ctx.answer()
+    await _announce_mobile_number(host, ctx, session, mobile)
+
+
+async def _announce_mobile_number(host, ctx, session, mobile: str) -> None:
+    """Tell the caller the number to call instead, then hang up."""
+    ctx.step("announced-number")
+    ctx.note("announce-number", line=ctx.channel.name, number=mobile)
+    audio = np.concatenate([host.phrases.samples("non_disponibile"), host.phrases.render([mobile]),
+                            host.phrases.samples("arrivederci")])
+    await session.play(audio, barge_in=False, name="mobile-number")
+    ctx.hang_up()
 
 
 class FailoverMonitor:

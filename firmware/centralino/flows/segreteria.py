@@ -21,47 +21,49 @@ MIN_MESSAGE_S = 1.0  # shorter is a hang-up, not a message
 
 
 async def leave_voicemail(flow, office) -> None:
-    sb, call, session = flow.sb, flow.call, flow.session
-    call.route.append(f"voicemail:{office.name}")
-    if sb.voicemail is None:
-        log.error("call %s: no voicemail store; the caller hears goodbye", call.id)
+    host, ctx, session = flow.host, flow.ctx, flow.session
+    ctx.step(f"voicemail:{office.name}")
+    if host.voicemail is None:
+        log.error("call %s: no voicemail store; the caller hears goodbye", ctx.call_id)
         return
-    call.office = call.office or office.name
+    if not ctx.fact("office"):
+        ctx.record(office=office.name)
     await session.say("segreteria", barge_in=False)
     await session.play(beep(), barge_in=False, name="beep")
 
     def progress(seconds: float) -> None:
         if seconds >= MIN_MESSAGE_S:
-            call.outcome = "voicemail"
+            ctx.record(outcome="voicemail")
 
     saved = False
     try:
         audio = await session.record(flow.rules.voicemail_max_s, on_progress=progress)
         saved = True
-        _store(sb, call, office, audio)
+        _store(host, ctx, office, audio)
         if len(audio) >= MIN_MESSAGE_S * SAMPLE_RATE_HZ:
             await session.say("messaggio_registrato", barge_in=False)
     except asyncio.CancelledError:  # the caller hung up: keep what they said
         if not saved:
-            _store(sb, call, office, session.recorded())
+            _store(host, ctx, office, session.recorded())
         raise
 
 
-def _store(sb, call, office, audio: np.ndarray) -> None:
+def _store(host, ctx, office, audio: np.ndarray) -> None:
     if len(audio) < MIN_MESSAGE_S * SAMPLE_RATE_HZ:
         return
-    call.outcome = "voicemail"
-    received = sb.wall_clock()
+    ctx.record(outcome="voicemail")
+    received = ctx.wall_clock()
     try:
-        message = sb.voicemail.save(call.id, office.name, call.caller, received, audio)
+        message = host.voicemail.save(ctx.call_id, office.name, ctx.caller, received, audio)
     except Exception:
-        log.exception("call %s: the voicemail could not be stored", call.id)
+        log.exception("call %s: the voicemail could not be stored", ctx.call_id)
         return
-    sb.note("voicemail", office=office.name, caller=call.caller or "(unknown)", seconds=round(len(audio) / SAMPLE_RATE_HZ, 1))
-    if sb.mailer is not None and office.email:
+    ctx.note("voicemail", office=office.name, caller=ctx.caller or "(unknown)",
+             seconds=round(len(audio) / SAMPLE_RATE_HZ, 1))
+    if host.mailer is not None and office.email:
         from .mailer import voicemail_mail
 
-        local = received.astimezone(sb.timezone)
-        sb.mailer.queue(*voicemail_mail(office.name, office.email, call.caller, local,
-                                        len(audio) / SAMPLE_RATE_HZ, sb.voicemail.wav_bytes(message.id)))
-        sb.voicemail.mark_mailed(message.id, received)
+        local = received.astimezone(ctx.timezone)
+        host.mailer.queue(*voicemail_mail(office.name, office.email, ctx.caller, local,
+                                          len(audio) / SAMPLE_RATE_HZ, host.voicemail.wav_bytes(message.id)))
+        host.voicemail.mark_mailed(message.id, received)

@@ -3,8 +3,8 @@
 A flow is written as a coroutine that reads like the script of the call ("say the greeting,
 wait six seconds for a key, ..."). The session turns that into what the channel does each 20 ms
 tick: it plays a ``SamplesSource`` on the channel, and wakes the coroutine when a key arrives
-(barge-in: a key stops the prompt at once), when the prompt has finished (``poke`` from the
-switchboard's tick) or when its timeout expires. Time is the event loop's, so the same flows run
+(barge-in: a key stops the prompt at once), when the prompt has finished or was replaced (the
+channel calls the source's ``on_done``: nothing polls) or when its timeout expires. Time is the event loop's, so the same flows run
 on the simulator's virtual clock and on the Pi.
 """
 
@@ -42,14 +42,13 @@ class Session:
         self._recording: list[np.ndarray] | None = None  # frames heard while recording
         self._recorded: list[np.ndarray] = []  # the frames of the last recording
 
-    # -- fed by the switchboard
+    # -- fed by the engine (keys) and the channel (a prompt that ended)
     def key(self, digit: str) -> None:
         self.keys.append(digit)
         self._wake.set()
 
-    def poke(self) -> None:
-        """Every tick: wake the flow when its prompt has finished playing."""
-        if self._playing is not None and self.channel.source is not self._playing:
+    def _prompt_done(self, source) -> None:
+        if self._playing is source:
             self._playing = None
             self._wake.set()
 
@@ -86,7 +85,7 @@ class Session:
     async def play(self, samples: np.ndarray, barge_in: bool = True, name: str = "prompt") -> str | None:
         if barge_in and self.keys:
             return self.keys[0]
-        source = SamplesSource(samples, name=name)
+        source = SamplesSource(samples, name=name, on_done=self._prompt_done)
         self._playing = source
         self.channel.play(source)
         while self._playing is source:

@@ -15,43 +15,52 @@ log = logging.getLogger("centralino.flows")
 
 MODES = {"day_mode": ("day", "servizio_giorno"), "night_mode": ("night", "servizio_notte"),
          "auto_mode": (None, "servizio_automatico")}
+FEATURES = ("login", "logout", "voicemail", "next_callback", *MODES)
 
 
-def offices_of(sb, station) -> list:
+def load_config(settings, host):
+    for feature in FEATURES:
+        host.register_feature(feature, (lambda name: lambda h, ctx, session: run_feature(h, ctx, session, name))(feature))
+    return None
+
+
+def offices_of(settings, station) -> list:
     """The offices whose response group includes this station."""
-    return [o for o in sb.settings.offices if station.number in sb.settings.group(o.group).members]
+    return [o for o in settings.offices if station.number in settings.group(o.group).members]
 
 
-async def run_feature(sb, station, session, feature: str) -> None:
+async def run_feature(host, ctx, session, feature: str) -> None:
     """The coroutine behind a feature code; the station hears the outcome."""
+    station = ctx.station
     if feature in ("login", "logout"):
         station.logged_in = feature == "login"
-        sb.note(feature, ext=station.number)
+        ctx.changed()
+        ctx.note(feature, ext=station.number)
         await session.say("in_servizio" if station.logged_in else "fuori_servizio", barge_in=False)
     elif feature in MODES:
         if not station.operator:
-            sb.note("refused", ext=station.number, feature=feature, why="not an operator")
+            ctx.note("refused", ext=station.number, feature=feature, why="not an operator")
             session.hold_tone("it:congestion")
             return
         mode, prompt = MODES[feature]
-        sb.set_service_mode(mode, by=f"ext {station.number}")
+        host.set_service_mode(mode, by=f"ext {station.number}")
         await session.say(prompt, barge_in=False)
     elif feature == "voicemail":
-        await _listen_to_messages(sb, station, session)
+        await _listen_to_messages(host, ctx, session)
     elif feature == "next_callback":
-        await _next_callback(sb, station, session)
-    if station.state == "feature":  # done: busy tone until the phone is hung up
-        session.hold_tone("it:busy")
+        await _next_callback(host, ctx, session)
+    ctx.done()  # busy tone until the phone is hung up (unless it is now calling a citizen back)
 
 
-async def _listen_to_messages(sb, station, session) -> None:
-    if sb.voicemail is None:
+async def _listen_to_messages(host, ctx, session) -> None:
+    station = ctx.station
+    if host.voicemail is None:
         await session.say("nessun_messaggio", barge_in=False)
         return
-    offices = [o.name for o in offices_of(sb, station)] or ([None] if station.operator else [])
+    offices = [o.name for o in offices_of(ctx.settings, station)] or ([None] if station.operator else [])
     messages = []
     for office in offices:
-        messages += sb.voicemail.list(office=office, unheard=True)
+        messages += host.voicemail.list(office=office, unheard=True)
     messages.sort(key=lambda m: m.received_at)
     if not messages:
         await session.say("nessun_messaggio", barge_in=False)
@@ -63,23 +72,24 @@ async def _listen_to_messages(sb, station, session) -> None:
         if index:
             await session.say("messaggio_seguente", barge_in=False)
         session.forget_keys()
-        await session.play(sb.voicemail.samples(message.id), barge_in=True, name=f"voicemail:{message.id}")
-        sb.voicemail.mark_heard(message.id, station.number, sb.wall_clock())
-        sb.note("voicemail-heard", ext=station.number, message=message.id)
+        await session.play(host.voicemail.samples(message.id), barge_in=True, name=f"voicemail:{message.id}")
+        host.voicemail.mark_heard(message.id, station.number, ctx.wall_clock())
+        ctx.note("voicemail-heard", ext=station.number, message=message.id)
     await session.say("fine_messaggi", barge_in=False)
 
 
-async def _next_callback(sb, station, session) -> None:
-    if sb.tickets is None:
+async def _next_callback(host, ctx, session) -> None:
+    station, tickets = ctx.station, host.tickets
+    if tickets is None:
         await session.say("nessuna_richiamata", barge_in=False)
         return
-    pending = [t for o in offices_of(sb, station) if (t := sb.tickets.next_pending(o.name)) is not None]
+    pending = [t for o in offices_of(ctx.settings, station) if (t := tickets.next_pending(o.name)) is not None]
     if station.operator and not pending:
-        pending = [t for t in (sb.tickets.next_pending(o.name) for o in sb.settings.offices) if t is not None]
+        pending = [t for t in (tickets.next_pending(o.name) for o in ctx.settings.offices) if t is not None]
     if not pending:
         await session.say("nessuna_richiamata", barge_in=False)
         return
     ticket = min(pending, key=lambda t: t.opened_at)
-    sb.tickets.take(ticket.id, station.number, sb.wall_clock())
-    sb.note("callback-taken", ext=station.number, ticket=ticket.id)
-    sb.call_back(station, ticket)
+    tickets.take(ticket.id, station.number, ctx.wall_clock())
+    ctx.note("callback-taken", ext=station.number, ticket=ticket.id)
+    ctx.call_outside(ticket.caller, ticket_id=ticket.id, office=ticket.office)

@@ -59,7 +59,7 @@ async def run_menu(flow, menu) -> Destination:
                 return direct
         attempts += 1
         if attempts > menu.retries:
-            flow.call.route.append("menu-fallback")
+            flow.ctx.step("menu-fallback")
             return menu.fallback
         session.forget_keys()
         await session.say("scelta_non_valida" if key is not None else "nessuna_scelta", "ripetere",
@@ -70,7 +70,7 @@ async def _direct_extension(flow, first: str) -> Destination | None:
     """An extension number keyed in a menu, only where the configuration allows outside callers to."""
     if not flow.rules.direct_dial or not first.isdigit():
         return None
-    number = first + await flow.session.get_number(max(len(n) for n in flow.sb.stations) - 1, EXTENSION_WAIT_S)
-    if number in flow.sb.stations:
+    number = first + await flow.session.get_number(max(len(n) for n in flow.ctx.stations) - 1, EXTENSION_WAIT_S)
+    if number in flow.ctx.stations:
         return Destination("extension", number)
     return None

@@ -91,10 +91,10 @@ def _count(cmd: Command, args: list[str], default: int, maxval: int) -> int:
     return n
 
 
-def _switchboard(ctx: ControlContext):
-    if ctx.daemon.switchboard is None:
+def _engine(ctx: ControlContext):
+    if ctx.daemon.engine is None:
         raise CommandError("the switchboard is still starting; try again in a moment")
-    return ctx.daemon.switchboard
+    return ctx.daemon.engine
 
 
 # ----------------------------------------------------------------------------- commands
@@ -144,7 +144,7 @@ def lines(ctx: ControlContext, args: list[str]):
 
 @command("calls", "calls", "the calls in progress")
 def calls(ctx: ControlContext, args: list[str]):
-    return {"calls": [call.status() for call in _switchboard(ctx).calls]}
+    return {"calls": [call.status() for call in _engine(ctx).calls]}
 
 
 @command("cdr", "cdr [N]", f"the last N call records (default {CDR_DEFAULT}, at most {CDR_MAX})",
@@ -230,7 +230,9 @@ def log_tail(ctx: ControlContext, args: list[str]):
 
 
 def _failover(ctx: ControlContext):
-    monitor = _switchboard(ctx).failover
+    _engine(ctx)
+    failover = ctx.daemon.flows.lookup("failover")
+    monitor = failover.monitor if failover is not None else None
     if monitor is None:
         raise CommandError("failover is not configured (add 'gsm' and 'failover' sections)")
     return monitor

@@ -220,11 +220,12 @@ def sample(daemon, alive: bool, trunk_up: bool, gsm_watch=None) -> Indicators:
     bars, modem_problem = _gsm_state(daemon, gsm_watch)
     if modem_problem:
         faults.append(modem_problem)
-    switchboard = daemon.switchboard
-    calls = list(switchboard.calls) if switchboard is not None else []
-    failover = getattr(switchboard, "failover", None)
+    engine = daemon.engine
+    calls = list(engine.calls) if engine is not None else []
+    failover = daemon.flows.lookup("failover") if daemon.flows is not None else None
+    monitor = failover.monitor if failover is not None else None
     return Indicators(alive=alive, ready=daemon.ready, trunk_up=trunk_up, gsm_bars=bars,
-                      line_in_use=bool(calls), failover=bool(failover is not None and failover.active),
+                      line_in_use=bool(calls), failover=bool(monitor is not None and monitor.active),
                       emergency=any(c.emergency for c in calls), faults=tuple(faults))
 
 

@@ -116,11 +116,11 @@ SERVICE_MODES = {"day": "day", "night": "night", "auto": None}
                  "Staff phones do the same with the feature codes (*51 day, *52 night, *50 auto).",
          max_args=1, audited=True)
 def service(ctx: ControlContext, args: list[str]):
-    switchboard = ctx.daemon.switchboard
-    if switchboard is None:
+    flows = ctx.daemon.flows
+    if flows is None or ctx.daemon.engine is None:
         raise CommandError("service: the switchboard is not running yet")
     if args:
         if args[0] not in SERVICE_MODES:
             raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
-        switchboard.set_service_mode(SERVICE_MODES[args[0]], by="console")
-    return {"service": switchboard.calendar.override or "auto"}
+        flows.set_service_mode(SERVICE_MODES[args[0]], by="console")
+    return {"service": flows.calendar.override or "auto"}

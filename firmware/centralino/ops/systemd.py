@@ -125,7 +125,7 @@ def service_status(daemon) -> str:
     """One line for ``systemctl status``: ports in service and calls in progress."""
     channels = daemon.channels.values()
     in_service = sum(ch.in_service for ch in channels)
-    calls = len(daemon.switchboard.calls) if daemon.switchboard else 0
+    calls = len(daemon.engine.calls) if daemon.engine else 0
     return f"ready: {in_service}/{len(daemon.channels)} ports in service, {calls} call{'s' * (calls != 1)}"
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from centralino.config.schema import Line
-
 from .channel import SipLineChannel, SipPhoneChannel
 from .stack import SipStack
 
@@ -30,7 +28,7 @@ class SipService:
         self.core = None  # the SipCore, built on the SIP thread
         self.lines: list[SipLineChannel] = []
         self.phones: dict[str, SipPhoneChannel] = {}
-        self.switchboard = None
+        self.engine = None
         host = self.config.listen
         common = dict(clock=clock, stack=self.stack, core_ref=lambda: self.core,
                       media_host=host, advertised_host=self.config.address)
@@ -69,24 +67,21 @@ class SipService:
     def channels(self) -> list:
         return [*self.lines, *self.phones.values()]
 
-    def attach(self, switchboard) -> None:
-        """The switchboard routes line calls by ``switchboard.lines[port]``; the trunk's lines
-        start with the default route and take each call's DID route as it arrives."""
-        self.switchboard = switchboard
+    def attach(self, engine) -> None:
+        """The engine routes line calls by each line's route: the trunk's lines start with the
+        default route and take each call's DID route as it arrives (``route_incoming``)."""
+        from centralino.calls.line_calls import LineRoute
+
+        self.engine = engine
+        self._route = LineRoute
         for line in self.lines:
-            switchboard.lines.setdefault(line.name, self._line_route(line.name, "", self.config.trunk.default_route))
-        if switchboard.failover is not None and self.lines:
-            switchboard.failover.lines.append(self.lines[0])  # one health for all the trunk's lines
+            engine.set_line_route(line.name, LineRoute(self.config.trunk.default_route))
 
     def route_incoming(self, channel, called: str) -> None:
         trunk = self.config.trunk
         target = trunk.routes.get(called) or trunk.routes.get(called.lstrip("+")) or trunk.default_route
-        if self.switchboard is not None:
-            self.switchboard.lines[channel.name] = self._line_route(channel.name, called, target)
-
-    @staticmethod
-    def _line_route(port: str, number: str, incoming: str) -> Line:
-        return Line(port=port, number=number or None, incoming=incoming, hangup_detect=())
+        if self.engine is not None:
+            self.engine.set_line_route(channel.name, self._route(target, called or None))
 
     @property
     def healthy(self) -> bool:

@@ -1,0 +1,181 @@
+"""The flow host: builds the flows the configuration asks for and starts them by kind.
+
+Each flow module is found by name (``FLOW_MODULES``) and builds itself from the configuration
+with its ``load_config(settings, host)``, the way Klipper builds a printer from its config
+sections; it registers the kinds it serves (``host.register("menu", ...)``). Adding a flow is
+adding a module to that list, not editing the engine.
+
+The engine calls the host for four things: where a line call really goes (``destination_for``:
+the failover forward may take over), whether its flow starts at the first ring, and starting a
+flow for a call or for a staff phone's feature code. A flow runs as one coroutine with its
+context (calls/context.py) and a ``Session`` for audio and keys; whatever it raises costs its own
+call only: the caller is offered to the operators, or hung up, and the switchboard goes on.
+
+The host also holds what flows share: the phrase library, the calendar, the offices' queues, and
+the stores (voicemail, tickets) and mailer the daemon hands over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .phrases import PhraseLibrary
+from .session import Session
+
+log = logging.getLogger("centralino.flows")
+
+FLOW_MODULES = ("inbound", "failover", "callback", "station_features")
+
+
+@dataclass(frozen=True)
+class FlowKind:
+    name: str
+    run: Callable  # async run(host, ctx, session, destination)
+    first_ring: bool = False  # starts at the first ring (before the caller ID)
+
+
+class FlowHost:
+    def __init__(self, settings, bus, clock, wall_clock, stores=None, mailer=None):
+        self.settings = settings
+        self.bus = bus
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.stores = stores  # .voicemail and .tickets (records), or None
+        self.mailer = mailer
+        self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
+        self.calendar = settings.calendar()
+        self.queues: dict = {}
+        self.kinds: dict[str, FlowKind] = {}
+        self.features: dict[str, Callable] = {}
+        self.redirects: list[Callable] = []  # (call facts, destination) -> destination or None
+        self.status_parts: dict[str, Callable[[], object]] = {}
+        self.engine = None
+        self._started: list = []
+        self.modules = {}
+        for name in FLOW_MODULES:
+            module = importlib.import_module(f"centralino.flows.{name}")
+            self.modules[name] = module.load_config(settings, self)
+
+    # ------------------------------------------------------------------ registry
+    def register(self, kind: str, run: Callable, first_ring: bool = False) -> None:
+        self.kinds[kind] = FlowKind(kind, run, first_ring)
+
+    def register_feature(self, name: str, run: Callable) -> None:
+        self.features[name] = run
+
+    def register_redirect(self, redirect: Callable) -> None:
+        self.redirects.append(redirect)
+
+    def register_status(self, key: str, part: Callable[[], object]) -> None:
+        self.status_parts[key] = part
+
+    def lookup(self, name: str):
+        """A flow module's object by name (``host.lookup("failover")``), None when not configured."""
+        return self.modules.get(name)
+
+    # ------------------------------------------------------------------ the engine's side
+    def attach(self, engine) -> None:
+        """Called once the engine exists: modules that watch it (failover) start watching."""
+        self.engine = engine
+        for module in self.modules.values():
+            start = getattr(module, "start", None)
+            if start is not None:
+                self._started.append(module)
+                start(engine)
+
+    async def stop(self) -> None:
+        for module in self._started:
+            stop = getattr(module, "stop", None)
+            if stop is not None:
+                result = stop()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    def destination_for(self, call, destination):
+        for redirect in self.redirects:
+            other = redirect(destination)
+            if other is not None:
+                return other
+        return destination
+
+    def starts_at_first_ring(self, destination) -> bool:
+        kind = self.kinds.get(destination.kind)
+        return kind is not None and kind.first_ring
+
+    def start_call_flow(self, ctx, destination) -> None:
+        kind = self.kinds.get(destination.kind)
+        if kind is None:
+            log.error("call %s: no flow serves %s; ringing the operators", ctx.call_id, destination)
+            kind = self.kinds["operator"]
+        session = Session(ctx.channel, self.phrases, self.clock)
+        ctx.on_key(session.key)
+        ctx.tap(session.heard)
+        ctx.run(self._guarded(kind, ctx, session, destination), name=f"flow-{kind.name}-{ctx.call_id[:8]}")
+
+    async def _guarded(self, kind: FlowKind, ctx, session, destination) -> None:
+        try:
+            await kind.run(self, ctx, session, destination)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the flow's fault is its call's, never the switchboard's
+            log.exception("call %s: the %s flow failed", ctx.call_id, kind.name)
+            ctx.note("flow-failed", call=ctx.call_id[:8], flow=kind.name)
+            if not ctx.ended and not ctx.answered:
+                ctx.hang_up()
+        finally:
+            ctx.tap(None)
+
+    def start_station_flow(self, ctx, feature: str) -> None:
+        run = self.features.get(feature)
+        session = Session(ctx.channel, self.phrases, self.clock)
+        ctx.on_key(session.key)
+        if run is None:
+            log.error("feature %s has no flow", feature)
+            session.hold_tone("it:congestion")
+            return
+        ctx.run(self._guarded_feature(run, ctx, session, feature),
+                name=f"feature-{feature}-{ctx.station.number}")
+
+    async def _guarded_feature(self, run, ctx, session, feature: str) -> None:
+        try:
+            await run(self, ctx, session)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("feature %s on %s failed", feature, ctx.station.number)
+            ctx.note("feature-failed", ext=ctx.station.number, feature=feature)
+            session.hold_tone("it:congestion")
+
+    # ------------------------------------------------------------------ shared services
+    def queue_for(self, office: str):
+        from .office_queue import OfficeQueue
+
+        if office not in self.queues:
+            self.queues[office] = OfficeQueue(office)
+        return self.queues[office]
+
+    def set_service_mode(self, mode: str | None, by: str) -> None:
+        """Day, night or automatic service (the manual override of office hours)."""
+        self.calendar.set_override(mode)
+        if self.engine is not None:
+            self.engine.note("service-mode", mode=mode or "auto", by=by)
+        self.bus.publish("service.mode", mode=mode or "auto", by=by)
+
+    @property
+    def voicemail(self):
+        return getattr(self.stores, "voicemail", None)
+
+    @property
+    def tickets(self):
+        return getattr(self.stores, "tickets", None)
+
+    def status(self) -> dict:
+        parts = {"service_mode": self.calendar.override or "auto",
+                 "queues": [q.status() for q in self.queues.values()]}
+        for key, part in self.status_parts.items():
+            parts[key] = part()
+        return parts
