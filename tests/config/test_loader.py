@@ -93,7 +93,8 @@ def test_tabs_and_syntax_errors_have_a_line(tmp_path):
 def test_unreadable_files(tmp_path):
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"a: \xff\xfe\n")
-    assert _error(lambda: load_yaml(binary)) == f"{binary}: not UTF-8 text (byte 3)"
+    assert _error(lambda: load_yaml(binary)) == \
+        f"{binary}:1: not UTF-8 text: byte 0xff at column 4 (expected UTF-8: save the file as UTF-8)"
     assert _error(lambda: load_yaml(tmp_path)).startswith(f"{tmp_path}: cannot read the file")
     assert _error(lambda: load_yaml(tmp_path / "none.yaml")) == f"{tmp_path / 'none.yaml'}: file not found"
 

@@ -17,7 +17,7 @@ from datetime import date
 from centralino.flows.calendar import Calendar, Closure
 from centralino.flows.hours import WEEKDAYS, OfficeHours, parse_window
 
-from .loader import ConfigNode, Origin
+from .loader import ConfigNode, Origin, shown
 
 OFFICE_NAME = r"[a-z0-9_-]+"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -179,8 +179,12 @@ class SwitchboardRules:
         prompts = node.get_str("prompts", None)
         if prompts is not None:
             folder = Path(prompts) if Path(prompts).is_absolute() else Path(node.path).parent / prompts
-            if not folder.is_dir():
-                raise node.key_error("prompts", f"'{folder}' is not a folder (expected the comune's own "
+            try:
+                is_folder = folder.is_dir()
+            except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+                is_folder = False
+            if not is_folder:
+                raise node.key_error("prompts", f"'{shown(folder)}' is not a folder (expected the comune's own "
                                                 "recordings, one <prompt key>.wav each)")
             prompts = str(folder)
         return cls(prompts=prompts, overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),

@@ -11,6 +11,7 @@ cross-checks can point at the right line too.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from centralino.media.tones import lookup
 
 from .flows_schema import Menu, Office, SwitchboardRules, calendar_from_node, check_flows
-from .loader import ConfigError, ConfigNode, Origin, load_yaml
+from .loader import ConfigError, ConfigNode, Origin, load_yaml, shown
+from .yaml_reader import MAX_VALUES
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
 from .leds_schema import Leds, leds_from_board
@@ -31,6 +33,7 @@ PORT_NAME = r"(fxs|fxo)[0-9]{1,3}"
 GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 DEFAULT_EMERGENCY = ("112", "113", "115", "118")
+TIMEZONE = r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}"  # Europe/Rome, America/Argentina/Salta, UTC
 DEFAULT_DATABASE = "/var/lib/centralino/centralino.db"
 GROUP_STRATEGIES = ("ring_all", "hunt", "round_robin", "longest_idle")
 GPIO_MAX = 53  # the BCM2711/BCM2837 GPIO bank: lines 0..53
@@ -65,10 +68,12 @@ class Comune:
     def from_node(cls, node: ConfigNode) -> "Comune":
         zone = node.get_str("timezone", "Europe/Rome")
         try:
+            if not re.fullmatch(TIMEZONE, zone):
+                raise ValueError(zone)
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system refuses
             raise ConfigError(node.path, node.key_line("timezone"), "comune.timezone",
-                              f"unknown time zone '{zone}' (expected e.g. Europe/Rome)") from None
+                              f"unknown time zone '{shown(zone)}' (expected e.g. Europe/Rome)") from None
         return cls(name=node.get_str("name"), timezone=zone)
 
 
@@ -403,10 +408,11 @@ class Settings:
         return tuple(e for e in self.extensions if e.operator)
 
 
-def load_settings(path) -> Settings:
-    """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key."""
+def load_settings(path, max_values: int = MAX_VALUES) -> Settings:
+    """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key.
+    ``max_values`` bounds the YAML's size with its aliases expanded (``yaml_reader``)."""
     path = Path(path)
-    root = load_yaml(path)
+    root = load_yaml(path, max_values=max_values)
     comune = Comune.from_node(root.get_section("comune"))
     settings = Settings(
         comune=comune,
