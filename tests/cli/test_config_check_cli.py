@@ -10,6 +10,7 @@ import pytest
 
 from tests.config.test_bombs import alias_bomb
 from tests.config.test_config import EXAMPLE
+from tests.config.test_rules import without_lines
 
 SAFETY_TIMEOUT_S = 60.0  # only so a regression fails instead of hanging the run
 
@@ -21,6 +22,7 @@ CASES = {
                       ": comune.timezone: unknown time zone 'ZZZZ"),
     "empty.yaml": (b"", ": the file is empty"),
     "nul.yaml": (b"\x00" * 64, ":1: a NUL character at column 1 (a binary file, not a YAML text)"),
+    "no-way-out.yaml": (without_lines(), ": lines: no way out: no line, no GSM modem and no SIP trunk"),
 }
 
 
