@@ -1,15 +1,21 @@
-"""Configurations that would make 112 unreachable are refused, naming both entries and lines."""
+"""Configurations that would make 112 unreachable are refused, naming both entries and lines;
+an office's hours are always said; ``hours: always`` and ``hours: never`` mean what they say."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from centralino.calls.dialplan import Dialplan
+from centralino.config.flows_schema import FixedHours
 from centralino.config.loader import ConfigError
 from centralino.config.schema import load_settings
 
 from .test_config import EXAMPLE, _broken, _line_of
 
+ROME = ZoneInfo("Europe/Rome")
 LIST = 'emergency_numbers: ["112", "113", "115", "118"]'
 BLOCK = "emergency_numbers:\n    - \"112\"\n    - \"113\"\n    - \"115\"\n    - \"118\""
 
@@ -124,3 +130,65 @@ def test_a_configuration_needs_a_way_out(tmp_path, extra, accepted):
         return
     assert _error(path) == (f"{path}:{_line_of(path, 'lines: []')}: lines: no way out: no line, no GSM modem and "
                             "no SIP trunk, so 112 could not be called (expected at least one of: lines, gsm, sip.trunk)")
+
+
+@pytest.mark.parametrize("hours,message", [
+    ("", "an office needs its phone hours"),
+    ("    hours:\n", "an office needs its phone hours"),
+    ("    hours: {}\n", "no window on any day: the office would never answer"),
+    ("    hours: {lunedi: []}\n", "no window on any day: the office would never answer"),
+    ("    hours: sempre\n", "'sempre' is not valid (expected weekday windows such as lunedi"),
+    ("    hours: [always]\n", "expected a single value, found a list"),
+])
+def test_an_office_without_hours_is_refused(tmp_path, hours, message):
+    text = EXAMPLE.read_text()
+    start = text.index("  - name: polizia_locale")
+    block = text[start:text.index("    on_failure: voicemail", start)]
+    path = tmp_path / "police.yaml"
+    path.write_text(text.replace(block, block[:block.index("    hours:")] + hours, 1))
+    error = _error(path)
+    office = _line_of(path, "  - name: polizia_locale")
+    rows = path.read_text().splitlines()
+    line = next(n for n in range(office, len(rows) + 1) if "hours:" in rows[n - 1]) if hours else office
+    assert error.startswith(f"{path}:{line}: offices[4].hours: "), error
+    assert message in error
+    assert "or hours: always, or hours: never" in error or "found a list" in error
+
+
+def _police(tmp_path, hours: str):
+    text = EXAMPLE.read_text()
+    start = text.index("  - name: polizia_locale")
+    block = text[start:text.index("    on_failure: voicemail", start)]
+    path = tmp_path / f"police-{hours}.yaml"
+    path.write_text(text.replace(block, block[:block.index("    hours:")] + f"    hours: {hours}\n", 1))
+    s = load_settings(path)
+    return s.office("polizia_locale").hours, s.calendar()
+
+
+def test_hours_always_is_open_at_night_on_holidays_and_in_night_service(tmp_path):
+    hours, calendar = _police(tmp_path, "always")
+    christmas_night = datetime(2026, 12, 25, 3, 0, tzinfo=ROME)
+    assert isinstance(hours, FixedHours) and calendar.holiday(christmas_night.date())
+    assert hours.is_open(christmas_night, calendar)
+    calendar.override = "night"  # *52: the other offices close
+    assert hours.is_open(christmas_night, calendar)
+    assert hours.next_opening(christmas_night, calendar) == christmas_night
+    with pytest.raises(ValueError):
+        hours.is_open(datetime(2026, 12, 25, 3, 0))  # a time without its zone is still a bug
+
+
+def test_hours_never_is_closed_even_in_day_service(tmp_path):
+    hours, calendar = _police(tmp_path, "never")
+    tuesday_morning = datetime(2026, 11, 24, 10, 0, tzinfo=ROME)
+    assert not hours.is_open(tuesday_morning, calendar) and hours.windows == {}
+    calendar.override = "day"  # *51: the other offices open
+    assert not hours.is_open(tuesday_morning, calendar)
+    assert hours.next_opening(tuesday_morning, calendar) is None
+    other = load_settings(EXAMPLE).office("anagrafe").hours
+    assert other.is_open(tuesday_morning, calendar)  # the day service applies to offices that keep hours
+    assert hours != FixedHours("always") and hours == FixedHours("never")
+
+
+def test_every_office_of_the_example_keeps_real_hours():
+    s = load_settings(EXAMPLE)
+    assert s.offices and all(not isinstance(o.hours, FixedHours) and o.hours.windows for o in s.offices)
