@@ -225,3 +225,19 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(tmp_path):
         return True
 
     assert run(main)
+
+
+def test_a_line_that_is_not_utf8_or_too_deep_gets_an_error_line_not_a_traceback(tmp_path, caplog):
+    async def story(s, client, ctx):
+        return ([await client.raw(b'{"cmd": "st\xffatus"}'), await client.raw(b"\xc3\x28"),
+                 await client.raw(b"[" * 60_000)], await client.ask("status"))
+
+    with caplog.at_level(logging.DEBUG):
+        answers, after = control_session(tmp_path, story)
+    assert answers[0] == {"ok": False, "error": 'the request is not UTF-8 text (byte 0xff at column 12); '
+                                                'send JSON such as {"cmd": "help"}'}
+    assert answers[1]["error"].startswith("the request is not UTF-8 text (byte 0xc3 at column 1)")
+    assert answers[2] == {"ok": False, "error": 'not JSON that can be read (nested too deep); send {"cmd": "help"}'}
+    assert after["ok"] and after["result"]["ready"]  # the same connection goes on
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+    assert not [r for r in caplog.records if r.name == "centralino.control" and r.levelno >= logging.ERROR]
