@@ -31,6 +31,7 @@ from .yaml_reader import MAX_VALUES
 
 CHECK_TIMEOUT_S = 15.0  # the console waits 30 s for an answer; a Pi 3 needs about 3 s
 MEMORY_LIMIT_BYTES = 512 * 1024 * 1024  # address space of the checking process; it needs about 150 MB
+OOM_SCORE_ADJ = 1000  # the most a process may ask for itself: killed first when memory runs out
 ORPHAN_GRACE_S = 2.0  # a worker whose daemon died stops by itself this long after the deadline
 
 
@@ -71,16 +72,27 @@ def _summary(settings) -> dict:
 
 
 def limit_resources(memory_bytes: int = MEMORY_LIMIT_BYTES, cpu_s: float | None = None) -> None:
-    """Cap this process's address space (and CPU seconds): only ever lowered, never raised."""
+    """Cap this process's address space (and CPU seconds), only ever lowering a limit, and make
+    it the kernel's first choice when memory runs out, so the switchboard is never the one killed.
+
+    Best effort: where a system call filter refuses a limit (the service unit's allows setrlimit
+    through prlimit64 today), the others still apply, and the loader's own bounds remain."""
     limits = [(resource.RLIMIT_AS, memory_bytes)]
     if cpu_s is not None:
         limits.append((resource.RLIMIT_CPU, max(1, int(cpu_s + 0.999))))
     for which, wanted in limits:
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            wanted = min(wanted, hard)
-        if soft == resource.RLIM_INFINITY or wanted < soft:
-            resource.setrlimit(which, (wanted, hard))
+        try:
+            soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                wanted = min(wanted, hard)
+            if soft == resource.RLIM_INFINITY or wanted < soft:
+                resource.setrlimit(which, (wanted, hard))
+        except (OSError, ValueError):  # EPERM from a seccomp filter (Python says ValueError)
+            pass
+    try:
+        Path("/proc/self/oom_score_adj").write_text(f"{OOM_SCORE_ADJ}\n")
+    except OSError:
+        pass
 
 
 @contextmanager
