@@ -93,7 +93,8 @@ def test_tabs_and_syntax_errors_have_a_line(tmp_path):
 def test_unreadable_files(tmp_path):
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"a: \xff\xfe\n")
-    assert _error(lambda: load_yaml(binary)) == f"{binary}: not UTF-8 text (byte 3)"
+    assert _error(lambda: load_yaml(binary)) == \
+        f"{binary}:1: not UTF-8 text: byte 0xff at column 4 (expected UTF-8: save the file as UTF-8)"
     assert _error(lambda: load_yaml(tmp_path)).startswith(f"{tmp_path}: cannot read the file")
     assert _error(lambda: load_yaml(tmp_path / "none.yaml")) == f"{tmp_path / 'none.yaml'}: file not found"
 
@@ -135,7 +136,8 @@ def test_a_float_number_is_not_an_extension(tmp_path):
      "extensions[7].port", "unknown port 'fxo1' (expected one of fxs1"),
     ('port: fxs8, name: "Polizia Municipale"', 'port: fxs7, name: "Polizia Municipale"', 'port: fxs7, name: "Pol',
      "extensions[7].port", "port fxs7 is already extension 206"),
-    ('{number: "207",', '{number: "112",', 'number: "112"', "extensions[7].number", "112 is an emergency number"),
+    ('{number: "207",', '{number: "112",', 'number: "112"', "extensions[7].number",
+     "extension 112 is also the emergency number 112 (dialplan.emergency_numbers[0], line "),
     ('{name: anagrafe, number: "610"', '{name: anagrafe, number: "201"', 'number: "201", members',
      "groups[0].number", "number 201 is already used by extension Protocollo-URP"),
     ('{name: anagrafe,', '{name: "207",', 'name: "207"', "groups[0].name", "'207' is also an extension number"),
@@ -161,7 +163,7 @@ def test_a_float_number_is_not_an_extension(tmp_path):
     ('emergency_numbers: ["112", "113", "115", "118"]', 'emergency_numbers: []', 'emergency_numbers: []',
      "dialplan.emergency_numbers", "the list is empty: emergency calls must always be possible"),
     ('emergency_numbers: ["112", "113", "115", "118"]', 'emergency_numbers: ["112", "11x"]', '11x',
-     "dialplan.emergency_numbers", "emergency number '11x' is not valid (expected digits)"),
+     "dialplan.emergency_numbers[1]", "emergency number '11x' is not valid (expected digits)"),
     ('pickup: "*8"', 'pickup: "8*"', 'pickup: "8*"', "features.pickup", "'8*' is not valid (expected * or # and 1-3"),
     ('ring_timeout_s: 60', 'ring_timeout_s: 1', 'ring_timeout_s: 1', "features.ring_timeout_s",
      "1 is out of range (expected 5..600)"),
@@ -196,9 +198,12 @@ def test_defaults_and_relative_database(tmp_path):
           ports:
             - {name: fxs1, kind: fxs, spi: /dev/spidev0.0, irq_gpio: 5, timeslot: 0}
             - {name: fxs2, kind: fxs, spi: /dev/spidev0.1, irq_gpio: 6, timeslot: 1}
+            - {name: fxo1, kind: fxo, spi: /dev/spidev1.0, irq_gpio: 7, timeslot: 2}
         extensions:
           - {number: "20", port: fxs1, name: Uno}
           - {number: "21", port: fxs2, name: Due, operator: true}
+        lines:
+          - {port: fxo1, incoming: "21"}
         records: {database: data/c.db}
     """)
     s = load_settings(path)
@@ -212,7 +217,8 @@ def test_defaults_and_relative_database(tmp_path):
     assert (s.features.pickup, s.features.transfer_recall_s, s.features.ring_timeout_s, s.features.hold_tone) == \
         ("*8", 30.0, 60.0, "it:hold")
     assert s.records.database == str(tmp_path / "data" / "c.db") and s.records.keep_days == 365
-    assert s.groups == () and s.lines == ()
+    assert s.groups == () and s.lines[0].number is None and s.lines[0].hangup_detect == \
+        ("loop_drop", "polarity", "busy_tone")
 
 
 def test_example_defaults_match_an_example_without_them(tmp_path):

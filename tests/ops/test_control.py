@@ -9,15 +9,19 @@ import os
 import shutil
 import socket
 import stat
+from pathlib import Path
 
 import pytest
 
+from centralino.config.checker import ConfigChecker
 from centralino.hwsim.clock import run
 from centralino.hwsim.scenario import Scenario
 from centralino.ops.commands import ControlContext
 from centralino.ops.control import ControlError, ControlServer
 from centralino.ops.logbuffer import RingBufferHandler
 
+from ..config.test_bombs import alias_bomb
+from ..config.test_config import _line_of
 from ..engine.helpers import connect
 from .conftest import EXAMPLE
 
@@ -35,19 +39,24 @@ class Client:
         return await self.raw(json.dumps({"cmd": cmd, "args": list(args)}).encode())
 
 
-def control_session(tmp_path, story, config=EXAMPLE, **scenario_options):
-    """Run ``await story(s, client, ctx)`` with a control server on the scenario's daemon."""
+async def open_client(path) -> Client:
+    return Client(*await asyncio.open_unix_connection(str(path)))
+
+
+def control_session(tmp_path, story, config=EXAMPLE, virtual=True, checker=None, **scenario_options):
+    """Run ``await story(s, client, ctx)`` with a control server on the scenario's daemon (on the
+    virtual clock, or in real time with ``virtual=False``)."""
     path = tmp_path / "control.sock"
 
     async def main():
         async with Scenario(config, tmp_path / "data", **scenario_options) as s:
             buffer = RingBufferHandler(capacity=50)
             logging.getLogger().addHandler(buffer)
-            ctx = ControlContext(s.daemon, config, buffer)
+            ctx = ControlContext(s.daemon, config, buffer, checker=checker or ConfigChecker())
             server = ControlServer(ctx, path)
             await server.start()
             try:
-                client = Client(*await asyncio.open_unix_connection(str(path)))
+                client = await open_client(path)
                 try:
                     return await story(s, client, ctx)
                 finally:
@@ -56,7 +65,7 @@ def control_session(tmp_path, story, config=EXAMPLE, **scenario_options):
                 await server.stop()
                 logging.getLogger().removeHandler(buffer)
 
-    return run(main)
+    return run(main, virtual=virtual)
 
 
 def test_socket_is_0660_and_removed_at_stop(tmp_path):
@@ -225,3 +234,106 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(tmp_path):
         return True
 
     assert run(main)
+
+
+def test_a_line_that_is_not_utf8_or_too_deep_gets_an_error_line_not_a_traceback(tmp_path, caplog):
+    async def story(s, client, ctx):
+        return ([await client.raw(b'{"cmd": "st\xffatus"}'), await client.raw(b"\xc3\x28"),
+                 await client.raw(b"[" * 60_000)], await client.ask("status"))
+
+    with caplog.at_level(logging.DEBUG):
+        answers, after = control_session(tmp_path, story)
+    assert answers[0] == {"ok": False, "error": 'the request is not UTF-8 text (byte 0xff at column 12); '
+                                                'send JSON such as {"cmd": "help"}'}
+    assert answers[1]["error"].startswith("the request is not UTF-8 text (byte 0xc3 at column 1)")
+    assert answers[2] == {"ok": False, "error": 'not JSON that can be read (nested too deep); send {"cmd": "help"}'}
+    assert after["ok"] and after["result"]["ready"]  # the same connection goes on
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+    assert not [r for r in caplog.records if r.name == "centralino.control" and r.levelno >= logging.ERROR]
+
+
+EXTENSION_207 = '{number: "207"'
+BOMBS = {  # what a technician might have saved by accident, or someone on purpose
+    "alias bomb": (alias_bomb(), ":5: the aliases stand for more than 20000 values"),
+    "recursive alias": ("comune: &c [a, *c]\n", ":1: the alias *c is inside its own anchor &c"),
+    "deep nesting": ("comune: " + "[" * 10_000 + "]" * 10_000 + "\n", ":1: nested more than 32 levels deep"),
+    "long time zone": (EXAMPLE.read_text().replace("timezone: Europe/Rome", "timezone: Europe/" + "x" * 300),
+                       f":{_line_of(EXAMPLE, 'timezone:')}: comune.timezone: unknown time zone 'Europe/xxx"),
+    "empty": ("", ": the file is empty"),
+    "binary": (b"\x7fELF\x02\x01\x01\x00\xff\xfe", ":1: not UTF-8 text: byte 0xff at column 9"),
+    "NUL": (b"comune:\n\x00", ":2: a NUL character at column 1"),
+    "112 unreachable": (EXAMPLE.read_text().replace('{number: "207",', '{number: "11",'),
+                        f":{_line_of(EXAMPLE, EXTENSION_207)}: extensions[7].number: extension 11 is the "
+                        "beginning of the emergency number 112"),
+}
+
+
+def test_every_bomb_is_refused_by_reload_with_one_line_and_the_running_config_stays(tmp_path):
+    config = tmp_path / "centralino.yaml"
+    shutil.copy(EXAMPLE, config)
+
+    async def story(s, client, ctx):
+        running = s.daemon.settings
+        answers = {}
+        for name, (content, _) in BOMBS.items():
+            (config.write_bytes if isinstance(content, bytes) else config.write_text)(content)
+            answers[name] = await client.ask("config", "reload")
+        return answers, await client.ask("config", "check"), await client.ask("status"), s.daemon.settings is running
+
+    # in real time: on the virtual clock the media loop would race ahead and take the CPU from the workers
+    answers, check, status, same = control_session(tmp_path, story, config=config, virtual=False)
+    for name, reload in answers.items():
+        expected = f"configuration refused: {config}{BOMBS[name][1]}"
+        assert reload["ok"] is False and reload["error"].startswith(expected), (name, reload)
+        assert "\n" not in reload["error"] and len(reload["error"]) < 500, name
+    assert check == answers["112 unreachable"]  # config check says the same as reload
+    assert status["ok"] and status["result"]["ready"] and not status["result"]["config_pending_restart"]
+    assert same
+
+
+def _checkers_running() -> list[int]:
+    """Worker processes of this test process still alive (each is a child running the checker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == os.getpid() and b"centralino.config.checker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_check_that_hangs_is_killed_at_its_deadline_while_the_switchboard_answers(tmp_path):
+    """The old loader's walk over an alias bomb, for real: the budget lifted, the worker is busy for
+    minutes. Meanwhile status answers, the media clock ticks, a second check is turned away, and
+    at the deadline the worker is killed and reload answers with one line."""
+    config = tmp_path / "centralino.yaml"
+    shutil.copy(EXAMPLE, config)
+    checker = ConfigChecker(timeout_s=3.0, max_values=10**12)
+
+    async def story(s, client, ctx):
+        config.write_text(alias_bomb())
+        reload = asyncio.create_task(client.ask("config", "reload"))
+        while not _checkers_running():  # the worker has started
+            await asyncio.sleep(0.05)
+        other = await open_client(tmp_path / "control.sock")
+        first = await other.ask("status")
+        busy = await other.ask("config", "check")
+        await asyncio.sleep(0.5)
+        second = await other.ask("status")
+        pending = not reload.done()
+        answer = await reload
+        other.writer.close()
+        return first, busy, second, pending, answer, _checkers_running()
+
+    first, busy, second, pending, answer, left = control_session(tmp_path, story, config=config,
+                                                                  virtual=False, checker=checker)
+    assert first["ok"] and first["result"]["ready"] and pending
+    assert second["result"]["media"]["ticks"] > first["result"]["media"]["ticks"]  # the clock ran on
+    assert busy == {"ok": False, "error": "another configuration check is running; try again when it has answered"}
+    assert answer == {"ok": False, "error": f"configuration refused: {config}: checking took longer than 3 s: "
+                                            "refused (no configuration needs that long; is the file very large "
+                                            "or full of aliases?)"}
+    assert left == []

@@ -1,6 +1,9 @@
 """``centralino config check FILE``: validate a configuration before installing it.
 
 Exit 0 with a one-line summary, or exit 2 with the first problem as ``FILE:LINE: key: message``.
+The check runs within the same time and memory limits as the daemon's worker
+(``config/checker.py``), so a pathological file cannot hang the technician's shell or take the
+Pi's memory from the running switchboard.
 """
 
 from __future__ import annotations
@@ -21,15 +24,15 @@ def register(sub) -> None:
 
 
 def run_check(args) -> int:
-    from centralino.config.loader import ConfigError
-    from centralino.config.schema import load_settings
+    from centralino.config.checker import CHECK_TIMEOUT_S, check_file, limit_resources
 
-    try:
-        s = load_settings(args.file)
-    except ConfigError as err:
-        raise CliError(str(err)) from err
-    operators = ", ".join(e.number for e in s.operator_extensions)
-    print(f"{args.file}: OK ({len(s.board.ports)} ports, {len(s.extensions)} extensions, "
-          f"{len(s.groups)} groups, {len(s.lines)} lines; operator {s.dialplan.operator}"
-          f"{'' if operators == s.dialplan.operator else ' of ' + operators})")
+    limit_resources(cpu_s=None)
+    verdict = check_file(args.file, time_limit_s=CHECK_TIMEOUT_S)
+    if not verdict.ok:
+        raise CliError(verdict.error)
+    s = verdict.summary
+    operators = ", ".join(s["operators"])
+    print(f"{args.file}: OK ({s['ports']} ports, {s['extensions']} extensions, "
+          f"{s['groups']} groups, {s['lines']} lines; operator {s['operator']}"
+          f"{'' if operators == s['operator'] else ' of ' + operators})")
     return 0

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from centralino.flows.calendar import Calendar, Closure
-from centralino.flows.hours import WEEKDAYS, OfficeHours, parse_window
+from centralino.flows.hours import WEEKDAYS, OfficeHours, Window, parse_window
 
-from .loader import ConfigNode, Origin
+from .loader import ConfigNode, Origin, shown
 
 OFFICE_NAME = r"[a-z0-9_-]+"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -26,6 +26,8 @@ MENU_KEYS = "0123456789*#"
 FAILURE_ACTIONS = ("callback", "voicemail", "operator", "hangup")
 CLOSED_ACTIONS = ("voicemail", "callback", "hangup")
 DESTINATION_KINDS = ("menu", "office", "voicemail")
+FIXED_HOURS = ("always", "never")
+HOURS_EXPECTED = 'weekday windows such as lunedi: ["09:00-12:30"], or hours: always, or hours: never'
 
 
 def _origin():
@@ -79,6 +81,60 @@ class QueueRules:
                    overflow=_destination(node, "overflow"))
 
 
+class FixedHours(OfficeHours):
+    """``hours: always`` (a desk staffed day and night, holidays included, such as the Polizia
+    Locale's) or ``hours: never`` (every call gets the closed treatment: voicemail or callback).
+    Neither holidays nor the day/night switch (``*51``/``*52``) change them: they are for
+    offices that keep hours, and an office that says "always" means it."""
+
+    ALL_DAY = Window(time(0, 0), time(23, 59, 59, 999999))
+
+    def __init__(self, mode: str, timezone: str = "Europe/Rome"):
+        if mode not in FIXED_HOURS:
+            raise ValueError(f"'{mode}' is not fixed hours (expected one of {', '.join(FIXED_HOURS)})")
+        super().__init__({day: [self.ALL_DAY] for day in range(7)} if mode == "always" else {}, timezone)
+        self.mode = mode
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FixedHours) and (self.mode, self.zone) == (other.mode, other.zone)
+
+    __hash__ = None
+
+    def is_open(self, when: datetime, calendar: Calendar | None = None) -> bool:
+        self.local(when)  # still refuses a time without its zone
+        return self.mode == "always"
+
+    def next_opening(self, when: datetime, calendar: Calendar | None = None,
+                     horizon_days: int = 31) -> datetime | None:
+        return self.local(when) if self.mode == "always" else None
+
+
+def _hours(node: ConfigNode, timezone: str) -> OfficeHours:
+    """An office's ``hours``: required, either weekday windows or always / never."""
+    if not node.has("hours"):
+        raise node.key_error("hours", f"an office needs its phone hours (expected {HOURS_EXPECTED})")
+    if not node.has_section("hours"):
+        return FixedHours(node.get_str("hours", pattern="always|never", expected=HOURS_EXPECTED), timezone)
+    hours_node = node.get_section("hours")
+    spec: dict[str, list[str]] = {}
+    for day in hours_node.keys():
+        if day.lower().replace("ì", "i") not in WEEKDAYS:
+            raise hours_node.key_error(day, f"'{shown(day)}' is not a weekday (expected one of {', '.join(WEEKDAYS)})")
+        windows = [item.text() for item in hours_node.get_list(day)]
+        for text in windows:
+            try:
+                parse_window(text)
+            except ValueError as err:
+                raise hours_node.key_error(day, str(err)) from None
+        spec[day] = windows
+    if not any(spec.values()):
+        raise node.key_error("hours", f"no window on any day: the office would never answer (expected {HOURS_EXPECTED})")
+    try:
+        return OfficeHours.from_spec(spec, timezone)
+    except ValueError as err:
+        raise node.key_error("hours", str(err)) from None
+
+
 @dataclass(frozen=True)
 class Office:
     """An office the voce guida can send callers to, with its phone hours and its e-mail."""
@@ -86,7 +142,7 @@ class Office:
     prompt: str  # how the voce guida names it: a prompt key ("ufficio_tributi")
     group: str  # the response group that answers its calls
     email: str | None
-    hours: OfficeHours
+    hours: OfficeHours  # FixedHours for hours: always / never
     closed: str  # what a caller outside the hours is offered after hearing them
     on_failure: str  # what a caller is offered when nobody answers or the queue overflows at the end
     queue: QueueRules
@@ -95,22 +151,7 @@ class Office:
 
     @classmethod
     def from_node(cls, node: ConfigNode, timezone: str) -> "Office":
-        hours_node = node.get_section("hours", {})
-        spec: dict[str, list[str]] = {}
-        for day in hours_node.keys():
-            if day.lower().replace("ì", "i") not in WEEKDAYS:
-                raise hours_node.key_error(day, f"'{day}' is not a weekday (expected one of {', '.join(WEEKDAYS)})")
-            windows = [item.text() for item in hours_node.get_list(day)]
-            for text in windows:
-                try:
-                    parse_window(text)
-                except ValueError as err:
-                    raise hours_node.key_error(day, str(err)) from None
-            spec[day] = windows
-        try:
-            hours = OfficeHours.from_spec(spec, timezone)
-        except ValueError as err:
-            raise node.key_error("hours", str(err)) from None
+        hours = _hours(node, timezone)
         name = node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -")
         return cls(name=name, prompt=node.get_str("prompt", f"ufficio_{name}", pattern=PROMPT_KEY,
                                                   expected="a prompt name such as ufficio_tributi"),
@@ -179,8 +220,12 @@ class SwitchboardRules:
         prompts = node.get_str("prompts", None)
         if prompts is not None:
             folder = Path(prompts) if Path(prompts).is_absolute() else Path(node.path).parent / prompts
-            if not folder.is_dir():
-                raise node.key_error("prompts", f"'{folder}' is not a folder (expected the comune's own "
+            try:
+                is_folder = folder.is_dir()
+            except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+                is_folder = False
+            if not is_folder:
+                raise node.key_error("prompts", f"'{shown(folder)}' is not a folder (expected the comune's own "
                                                 "recordings, one <prompt key>.wav each)")
             prompts = str(folder)
         return cls(prompts=prompts, overflow=_destination(node, "overflow"), unattended=_destination(node, "unattended"),

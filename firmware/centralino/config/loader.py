@@ -7,7 +7,8 @@ catches typos such as ``extentions:``.
 
 Values are read from the scalar's raw text, never from PyYAML's own typing: ``number: 0550`` stays
 the digits ``0550`` (YAML 1.1 would make it the octal 360) and ``spi_speed_hz: 1_000_000`` is
-parsed by ``int``. An empty value (``key:``, ``~``, ``null``) counts as not given.
+parsed by ``int``. An empty value (``key:``, ``~``, ``null``) counts as not given. Reading the file
+and composing its YAML within limits (size, aliases, depth) is ``yaml_reader``'s job.
 """
 
 from __future__ import annotations
@@ -19,19 +20,15 @@ from pathlib import Path
 
 import yaml
 
+from .errors import ConfigError, shown
+from .yaml_reader import MAX_DEPTH, MAX_VALUES, compose, read_text
+
+__all__ = ["ConfigError", "ConfigNode", "Origin", "load_yaml", "shown"]
+
 REQUIRED = object()
 NULL_TAG = "tag:yaml.org,2002:null"
 TRUE_WORDS = ("true", "yes", "on")
 FALSE_WORDS = ("false", "no", "off")
-
-
-class ConfigError(ValueError):
-    """A configuration problem: ``FILE:LINE: key.path: message``."""
-
-    def __init__(self, path, line: int | None, key: str, message: str):
-        self.path, self.line, self.key, self.message = str(path), line, key, message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ class Origin:
 
     def error(self, name: str | None, message: str) -> ConfigError:
         """An error about this section's key ``name`` (or the section itself when None)."""
-        key = f"{self.key}.{name}" if name else self.key
+        key = (f"{self.key}.{name}" if self.key else name) if name else self.key
         return ConfigError(self.path, self.key_lines.get(name, self.line), key, message)
 
 
@@ -96,6 +93,10 @@ class ConfigNode:
     def has(self, name: str) -> bool:
         self._require_mapping()
         return name in self._items and not _is_null(self._items[name][1])
+
+    def has_section(self, name: str) -> bool:
+        """``name`` is given as a mapping (for keys that take either a word or a section)."""
+        return self.has(name) and isinstance(self._items[name][1], yaml.MappingNode)
 
     def _value(self, name: str, default):
         """The value node of ``name``, or None when it is absent or empty and has a default."""
@@ -171,7 +172,7 @@ class ConfigNode:
         if node is None:
             return default
         if pattern and not re.fullmatch(pattern, text):
-            raise self._fail(name, node, f"'{text}' is not valid (expected {expected or 'to match ' + pattern})")
+            raise self._fail(name, node, f"'{shown(text)}' is not valid (expected {expected or 'to match ' + pattern})")
         return text
 
     def get_int(self, name: str, default=REQUIRED, minval: int | None = None, maxval: int | None = None) -> int | None:
@@ -181,7 +182,7 @@ class ConfigNode:
         try:
             value = int(text, 10)
         except ValueError:
-            raise self._fail(name, node, f"'{text}' is not a whole number{_range(minval, maxval)}") from None
+            raise self._fail(name, node, f"'{shown(text)}' is not a whole number{_range(minval, maxval)}") from None
         self._bounds(name, node, value, minval, maxval)
         return value
 
@@ -195,7 +196,7 @@ class ConfigNode:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise self._fail(name, node, f"'{text}' is not a number{_range(minval, maxval)}")
+            raise self._fail(name, node, f"'{shown(text)}' is not a number{_range(minval, maxval)}")
         self._bounds(name, node, value, minval, maxval)
         return value
 
@@ -208,14 +209,14 @@ class ConfigNode:
             return True
         if lowered in FALSE_WORDS:
             return False
-        raise self._fail(name, node, f"'{text}' is not true or false (expected true or false)")
+        raise self._fail(name, node, f"'{shown(text)}' is not true or false (expected true or false)")
 
     def get_choice(self, name: str, choices, default=REQUIRED) -> str | None:
         text, node = self._scalar(name, default)
         if node is None:
             return default
         if text not in choices:
-            raise self._fail(name, node, f"'{text}' is not valid (expected one of {', '.join(choices)})")
+            raise self._fail(name, node, f"'{shown(text)}' is not valid (expected one of {', '.join(choices)})")
         return text
 
     def _bounds(self, name, node, value, minval, maxval) -> None:
@@ -235,7 +236,7 @@ class ConfigNode:
             if name not in self._asked:
                 known = ", ".join(sorted(self._asked)) or "none"
                 raise ConfigError(self.path, _line(key_node), self._join(name),
-                                  f"unknown key '{name}' (known: {known})")
+                                  f"unknown key '{shown(name)}' (known: {known})")
         for child in self._children:
             child.check_unused()
 
@@ -259,15 +260,18 @@ def _kind(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return f"'{node.value}'" if node.value and not _is_null(node) else "nothing"
+    return f"'{shown(node.value)}'" if node.value and not _is_null(node) else "nothing"
 
 
 def _check_duplicates(node: yaml.Node, path: Path, key: str = "") -> None:
-    """PyYAML keeps the last of two equal keys without a word: refuse them, in file order."""
+    """PyYAML keeps the last of two equal keys without a word: refuse them, in file order. The
+    walk sees aliases as copies, which the composer has already bounded (``MAX_VALUES``)."""
     if isinstance(node, yaml.MappingNode):
         first: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(path, _line(key_node), key, f"keys must be plain words, found {_kind(key_node)}")
+            name = key_node.value
             where = f"{key}.{name}" if key else name
             if name in first:
                 raise ConfigError(path, _line(key_node), where,
@@ -279,30 +283,14 @@ def _check_duplicates(node: yaml.Node, path: Path, key: str = "") -> None:
             _check_duplicates(item, path, f"{key}[{i}]")
 
 
-def load_yaml(path) -> ConfigNode:
-    """Parse ``path`` into a ConfigNode; syntax errors become ConfigError with the line."""
+def load_yaml(path, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) -> ConfigNode:
+    """Parse ``path`` into a ConfigNode; every problem (unreadable, binary, syntax, a bomb, a
+    duplicate key) becomes one ConfigError with the file and, where there is one, the line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, None, "", "file not found") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(path, None, "", f"not UTF-8 text (byte {err.start})") from None
-    except OSError as err:
-        raise ConfigError(path, None, "", f"cannot read the file ({err.strerror or err})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        problem = err.problem or err.context
-        if "'\\t'" in str(problem):
-            problem += " (indent with spaces, not tabs)"
-        raise ConfigError(path, line, "", f"YAML syntax error: {problem}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(path, None, "", f"YAML error: {err}") from None
+    node = compose(read_text(path), path, max_values, max_depth)
     if node is None:
-        raise ConfigError(path, None, "", "the file is empty")
+        raise ConfigError(path, None, "", "the file has only comments (expected the sections comune, board, "
+                                          "extensions...)")
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(path, _line(node), "", f"the top level must be a mapping of sections, found {_kind(node)}")
     _check_duplicates(node, path)

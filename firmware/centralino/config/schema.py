@@ -11,6 +11,7 @@ cross-checks can point at the right line too.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centralino.media.tones import lookup
 
+from .emergency_rules import ALWAYS_EMERGENCY, check_emergency_reach, check_path_out
 from .flows_schema import Menu, Office, SwitchboardRules, calendar_from_node, check_flows
-from .loader import ConfigError, ConfigNode, Origin, load_yaml
+from .loader import ConfigError, ConfigNode, Origin, load_yaml, shown
+from .yaml_reader import MAX_VALUES
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
 from .leds_schema import Leds, leds_from_board
@@ -30,7 +33,9 @@ FEATURE_CODE = r"[*#][0-9]{1,3}"
 PORT_NAME = r"(fxs|fxo)[0-9]{1,3}"
 GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
-DEFAULT_EMERGENCY = ("112", "113", "115", "118")
+DEFAULT_EMERGENCY = ALWAYS_EMERGENCY
+EMERGENCY_NUMBER = r"[0-9]{1,8}"
+TIMEZONE = r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}"  # Europe/Rome, America/Argentina/Salta, UTC
 DEFAULT_DATABASE = "/var/lib/centralino/centralino.db"
 GROUP_STRATEGIES = ("ring_all", "hunt", "round_robin", "longest_idle")
 GPIO_MAX = 53  # the BCM2711/BCM2837 GPIO bank: lines 0..53
@@ -65,10 +70,12 @@ class Comune:
     def from_node(cls, node: ConfigNode) -> "Comune":
         zone = node.get_str("timezone", "Europe/Rome")
         try:
+            if not re.fullmatch(TIMEZONE, zone):
+                raise ValueError(zone)
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system refuses
             raise ConfigError(node.path, node.key_line("timezone"), "comune.timezone",
-                              f"unknown time zone '{zone}' (expected e.g. Europe/Rome)") from None
+                              f"unknown time zone '{shown(zone)}' (expected e.g. Europe/Rome)") from None
         return cls(name=node.get_str("name"), timezone=zone)
 
 
@@ -216,24 +223,43 @@ class Dialplan:
     interdigit_timeout_s: float
     emergency_numbers: tuple[str, ...]
     origin: Origin = _origin()
+    emergency_lines: dict = field(default_factory=dict, compare=False, repr=False)  # number -> line; {}: default
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Dialplan":
-        numbers = _texts(node, "emergency_numbers", required=False)
-        if numbers is None:
-            numbers = DEFAULT_EMERGENCY
-        if not numbers:
-            raise ConfigError(node.path, node.key_line("emergency_numbers"), "dialplan.emergency_numbers",
-                              "the list is empty: emergency calls must always be possible (expected e.g. 112)")
-        for n in numbers:
-            if not n.isdigit():
-                raise ConfigError(node.path, node.key_line("emergency_numbers"), "dialplan.emergency_numbers",
-                                  f"emergency number '{n}' is not valid (expected digits)")
-        _unique(node, "emergency_numbers", numbers, "number")
+        numbers, lines = cls._emergency_numbers(node)
         return cls(outside_prefix=node.get_str("outside_prefix", "0", pattern=r"[0-9]", expected="one digit"),
                    operator=node.get_str("operator", None, pattern=NUMBER, expected="an extension number"),
                    interdigit_timeout_s=node.get_float("interdigit_timeout_s", 4.0, minval=1.0, maxval=20.0),
-                   emergency_numbers=numbers, origin=node.origin())
+                   emergency_numbers=numbers, origin=node.origin(), emergency_lines=lines)
+
+    @staticmethod
+    def _emergency_numbers(node: ConfigNode) -> tuple[tuple[str, ...], dict[str, int]]:
+        """The four built-in numbers when the key is absent; a given list must contain them
+        (a list without them is refused, not merged: the file says what the switchboard does)."""
+        if not node.has("emergency_numbers"):
+            node.get_list("emergency_numbers", None)  # still a known key
+            return DEFAULT_EMERGENCY, {}
+        key = "dialplan.emergency_numbers"
+        items = node.get_list("emergency_numbers")
+        if not items:
+            raise node.key_error("emergency_numbers", "the list is empty: emergency calls must always be possible "
+                                                      f"(expected {', '.join(ALWAYS_EMERGENCY)} and any number added)")
+        lines: dict[str, int] = {}
+        for i, item in enumerate(items):
+            number = item.text()
+            if not re.fullmatch(EMERGENCY_NUMBER, number):
+                raise item.error(f"emergency number '{shown(number)}' is not valid (expected digits)", key=f"{key}[{i}]")
+            if number in lines:
+                raise item.error(f"number '{number}' is listed twice (first on line {lines[number]})", key=f"{key}[{i}]")
+            lines[number] = item.line
+        missing = [n for n in ALWAYS_EMERGENCY if n not in lines]
+        if missing:
+            raise node.key_error("emergency_numbers", f"{', '.join(missing)} missing: 112, 113, 115 and 118 are always "
+                                                      "emergency numbers, a list may add numbers but not leave these "
+                                                      "out (expected e.g. [\"112\", \"113\", \"115\", \"118\", "
+                                                      "\"1530\"], or no emergency_numbers key)")
+        return tuple(lines), lines
 
 
 @dataclass(frozen=True)
@@ -377,6 +403,7 @@ class Settings:
     calendar_node: object | None = field(default=None, compare=False, repr=False)
     sip: Sip | None = None
     mail: Mail | None = None
+    origin: Origin = _origin()  # the top level: where the sections' keys are
 
     def office(self, name: str) -> Office | None:
         return next((o for o in self.offices if o.name == name), None)
@@ -403,10 +430,11 @@ class Settings:
         return tuple(e for e in self.extensions if e.operator)
 
 
-def load_settings(path) -> Settings:
-    """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key."""
+def load_settings(path, max_values: int = MAX_VALUES) -> Settings:
+    """Read and validate the configuration at ``path``; raises ConfigError naming file, line and key.
+    ``max_values`` bounds the YAML's size with its aliases expanded (``yaml_reader``)."""
     path = Path(path)
-    root = load_yaml(path)
+    root = load_yaml(path, max_values=max_values)
     comune = Comune.from_node(root.get_section("comune"))
     settings = Settings(
         comune=comune,
@@ -425,7 +453,7 @@ def load_settings(path) -> Settings:
         menus=tuple(Menu.from_node(n) for n in root.get_list("menus", None)),
         rules=SwitchboardRules.from_node(root.get_section("switchboard", {})),
         mail=Mail.from_node(root.get_section("mail")) if root.has("mail") else None,
-        sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None)
+        sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None, origin=root.origin())
     calendar = calendar_from_node(root.get_section("calendar", None))  # checked now, copied per use
     settings = dataclasses.replace(settings, calendar_node=lambda: dataclasses.replace(
         calendar, closures=list(calendar.closures), _cache={}))
@@ -438,12 +466,14 @@ def load_settings(path) -> Settings:
 
 def _cross_check(s: Settings) -> Settings:
     """The checks that need more than one section; returns the settings with defaults resolved."""
+    check_emergency_reach(s)  # first: 112 reachable, nothing dialled shadows an emergency number
     numbers = _check_extensions(s)
     _check_groups(s, numbers)
     _check_lines(s)
     _check_features(s)
     check_flows(s)
     check_sip(s)
+    check_path_out(s)
     return dataclasses.replace(s, dialplan=_resolve_operator(s))
 
 
@@ -454,8 +484,6 @@ def _check_dialable(origin: Origin, number: str, s: Settings, numbers: dict[str,
     if number.startswith(prefix):
         raise origin.error("number", f"{number} starts with the outside prefix '{prefix}' "
                                      f"(expected a number not starting with {prefix})")
-    if number in s.dialplan.emergency_numbers:
-        raise origin.error("number", f"{number} is an emergency number (expected another number)")
 
 
 def _check_extensions(s: Settings) -> dict[str, str]:

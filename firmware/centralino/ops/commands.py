@@ -1,16 +1,19 @@
 """The control socket's commands: one small function each, found by name.
 
 A command gets the running daemon through a ``ControlContext`` and returns plain data (dicts,
-lists, strings) that the console formats. Wrong arguments raise ``CommandError`` with the usage,
-so a typo gets an answer, never a dropped connection. Commands that change state (or drive a
-line) are ``audited``: the server logs who ran them.
+lists, strings) that the console formats, or a coroutine the server awaits (``config check``
+waits for its worker process without holding up the loop). Wrong arguments raise
+``CommandError`` with the usage, so a typo gets an answer, never a dropped connection. Commands
+that change state (or drive a line) are ``audited``: the server logs who ran them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from centralino.config.checker import CheckerBusy, ConfigChecker
 
 CDR_DEFAULT = 20
 CDR_MAX = 1000
@@ -28,7 +31,8 @@ class ControlContext:
     daemon: object
     config_path: Path | None = None
     log_buffer: object | None = None
-    pending_settings: object | None = None  # validated by ``config reload``, applied at restart
+    pending_config: object | None = None  # the Verdict of an accepted ``config reload``, applied at restart
+    checker: ConfigChecker = field(default_factory=ConfigChecker)  # checks files in a worker process
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def help_(ctx: ControlContext, args: list[str]):
 def status(ctx: ControlContext, args: list[str]):
     result = ctx.daemon.status()
     result["config"] = str(ctx.config_path) if ctx.config_path else None
-    result["config_pending_restart"] = ctx.pending_settings is not None
+    result["config_pending_restart"] = ctx.pending_config is not None
     return result
 
 
@@ -155,29 +159,23 @@ def cdr(ctx: ControlContext, args: list[str]):
             "records": [row.as_dict() for row in ctx.daemon.records.last(n)]}
 
 
-def _load(ctx: ControlContext):
-    from centralino.config.loader import ConfigError
-    from centralino.config.schema import load_settings
-
+async def _check(ctx: ControlContext):
+    """The file checked in a worker process (never on the loop that runs calls): its Verdict."""
     if ctx.config_path is None:
         raise CommandError("this daemon was started without a configuration file to check")
     try:
-        return load_settings(ctx.config_path)
-    except ConfigError as err:
-        raise CommandError(f"configuration refused: {err}") from None
-    except OSError as err:
-        raise CommandError(f"configuration refused: {ctx.config_path}: {err.strerror}") from None
-
-
-def _summary(settings) -> str:
-    return (f"{len(settings.board.ports)} ports, {len(settings.extensions)} extensions, "
-            f"{len(settings.groups)} groups, {len(settings.lines)} lines")
+        verdict = await ctx.checker.check(ctx.config_path)
+    except CheckerBusy as err:
+        raise CommandError(str(err)) from None
+    if not verdict.ok:
+        raise CommandError(f"configuration refused: {verdict.error}")
+    return verdict
 
 
 @command("config check", "config check", "validate the configuration file again (it may have been edited)")
-def config_check(ctx: ControlContext, args: list[str]):
-    settings = _load(ctx)
-    return {"file": str(ctx.config_path), "ok": True, "summary": _summary(settings)}
+async def config_check(ctx: ControlContext, args: list[str]):
+    verdict = await _check(ctx)
+    return {"file": str(ctx.config_path), "ok": True, "summary": verdict.summary_text()}
 
 
 @command("config reload", "config reload", "validate the configuration file and take it on at restart",
@@ -185,10 +183,10 @@ def config_check(ctx: ControlContext, args: list[str]):
                  "Hot reload is not built yet: a valid file is accepted but applies at the next\n"
                  "restart (systemctl restart centralino); until then the running one serves calls.",
          audited=True)
-def config_reload(ctx: ControlContext, args: list[str]):
-    settings = _load(ctx)
-    ctx.pending_settings = settings
-    return {"file": str(ctx.config_path), "ok": True, "applied": False, "summary": _summary(settings),
+async def config_reload(ctx: ControlContext, args: list[str]):
+    verdict = await _check(ctx)
+    ctx.pending_config = verdict
+    return {"file": str(ctx.config_path), "ok": True, "applied": False, "summary": verdict.summary_text(),
             "message": "validated; applies at the next restart (hot reload is not built yet); "
                        "the running configuration is unchanged"}
 

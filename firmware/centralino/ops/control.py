@@ -10,6 +10,7 @@ an error line, never the daemon anything.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -53,10 +54,20 @@ def _who(creds: tuple[int, int, int] | None) -> str:
     return f"uid {uid} ({user}) gid {gid} pid {pid}"
 
 
-def handle_request(ctx: ControlContext, line: bytes, creds=None) -> dict:
-    """One request line to one response object; never raises."""
+def _decode(line: bytes) -> str:
+    """The request line as text; a line that is not UTF-8 is the client's error, not ours."""
     try:
-        request = json.loads(line)
+        return line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CommandError(f"the request is not UTF-8 text (byte 0x{line[err.start]:02x} at column "
+                           f"{err.start + 1}); send JSON such as {{\"cmd\": \"help\"}}") from None
+
+
+async def handle_request(ctx: ControlContext, line: bytes, creds=None) -> dict:
+    """One request line to one response object; never raises. A command may return a coroutine
+    (``config check`` waits for its worker process): it is awaited here, off nobody's path."""
+    try:
+        request = json.loads(_decode(line))
         if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
             raise CommandError('a request is a JSON object {"cmd": "...", "args": [...]}')
         args = request.get("args", [])
@@ -65,10 +76,15 @@ def handle_request(ctx: ControlContext, line: bytes, creds=None) -> dict:
         command, rest = resolve(request["cmd"], [str(a) for a in args])
         if command.audited:
             log.info("control: %s ran by %s", " ".join([command.name, *rest]), _who(creds))
-        return {"ok": True, "result": command.handler(ctx, rest)}
+        result = command.handler(ctx, rest)
+        if inspect.isawaitable(result):
+            result = await result
+        return {"ok": True, "result": result}
     except json.JSONDecodeError as err:
         return {"ok": False, "error": f"not JSON ({err.msg} at column {err.colno}); "
                                       'send {"cmd": "help"}'}
+    except RecursionError:
+        return {"ok": False, "error": 'not JSON that can be read (nested too deep); send {"cmd": "help"}'}
     except CommandError as err:
         return {"ok": False, "error": str(err)}
     except Exception as err:  # a fault in one command must not reach the switchboard
@@ -122,7 +138,7 @@ class ControlServer:
                     break
                 if not line.strip():
                     continue
-                response = handle_request(self.ctx, line, creds)
+                response = await handle_request(self.ctx, line, creds)
                 writer.write(json.dumps(response, default=str).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
