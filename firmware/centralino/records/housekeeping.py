@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .cdr import CdrStore
 from .tickets import TicketStore
-from .voicemail import VoicemailMessage, VoicemailStore
+from .voicemail import VoicemailStore
 
 log = logging.getLogger("centralino.records")
 
@@ -61,9 +61,7 @@ def _delete_voicemails(database: Path, folder: Path, now: datetime, days: int) -
     """Old messages (rows and files), then old recordings no row points at; returns both counts."""
     with VoicemailStore(database, folder) as store:
         deleted = store.purge_older_than(now, days)
-        with store.db.bind_ctx([VoicemailMessage]):
-            indexed = {Path(row.path).resolve() for row in VoicemailMessage.select(VoicemailMessage.path)
-                       if row.path}
+        indexed = store.indexed_paths()
     cutoff_s = (now - timedelta(days=days)).timestamp()
     orphans = 0
     if folder.is_dir():
