@@ -106,17 +106,38 @@ class CorruptDatabase(RecordsError):
     """The file is an SQLite database that cannot be read: damaged."""
 
 
-def sqlite_code(err: BaseException) -> str | None:
-    """The primary SQLite result name (``SQLITE_FULL``...) behind ``err`` or the errors it wraps."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        name = getattr(err, "sqlite_errorname", None)
-        if name:
-            return "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
-        inner = err.args[0] if err.args and isinstance(err.args[0], BaseException) else None
-        err = inner or err.__cause__ or err.__context__
-    return None
+def sqlite_codes(err: BaseException) -> list[str]:
+    """The primary SQLite result names (``SQLITE_FULL``...) in ``err`` and every error behind it.
+
+    All of them, not the first: after SQLITE_FULL SQLite has already rolled the transaction back,
+    so peewee's own rollback fails ("no transaction is active") in front of the real cause.
+    """
+    return ["_".join(item.sqlite_errorname.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+            for item in _chain(err) if getattr(item, "sqlite_errorname", None)]
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and every error behind it: what peewee wraps, the cause, the context."""
+    found, todo, seen = [], [err], set()
+    while todo:
+        item = todo.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.append(item)
+        wrapped = item.args[0] if item.args and isinstance(item.args[0], BaseException) else None
+        todo += [wrapped, item.__cause__, item.__context__]
+    return found
+
+
+def trouble_text(err: BaseException) -> str:
+    """The message of the real trouble behind ``err`` ("database or disk is full", not peewee's
+    "cannot rollback" that hides it), for the log, the status and the console."""
+    for item in _chain(err):
+        name = getattr(item, "sqlite_errorname", None)
+        if name and "_".join(name.split("_")[:2]) in STORAGE_CODES | CORRUPT_CODES:
+            return str(item)
+    return str(err) or type(err).__name__
 
 
 def storage_trouble(err: BaseException) -> type[RecordsError] | None:
@@ -125,10 +146,10 @@ def storage_trouble(err: BaseException) -> type[RecordsError] | None:
     for kind in (CorruptDatabase, ForeignDatabase, StorageError):
         if isinstance(err, kind):
             return kind
-    code = sqlite_code(err)
-    if code in CORRUPT_CODES:
+    codes = set(sqlite_codes(err))
+    if codes & CORRUPT_CODES:
         return CorruptDatabase
-    if code in STORAGE_CODES or (isinstance(err, OSError) and err.errno in STORAGE_ERRNOS):
+    if codes & STORAGE_CODES or (isinstance(err, OSError) and err.errno in STORAGE_ERRNOS):
         return StorageError
     return None
 
@@ -237,7 +258,12 @@ def _upgrade(db: peewee.SqliteDatabase, version: int) -> None:
 
 def _quick_check(db: peewee.SqliteDatabase, path: Path) -> None:
     """SQLite's own scan of every page (no index cross-check): a damaged file says so here."""
-    result = [row[0] for row in db.execute_sql("PRAGMA quick_check").fetchall()]
+    try:
+        result = [row[0] for row in db.execute_sql("PRAGMA quick_check").fetchall()]
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as err:
+        if storage_trouble(err) is not CorruptDatabase:
+            raise
+        result = [str(err)]
     if result != ["ok"]:
         raise CorruptDatabase(f"{path}: the database is damaged ({'; '.join(result[:3])})")
 
