@@ -12,6 +12,7 @@ mailbox as the same message twice, which mail programs show once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from email.parser import HeaderParser
 
@@ -48,6 +49,15 @@ class OutboxMail(BaseModel):
 FIELDS = tuple(OutboxMail._meta.sorted_field_names)
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A mail ready for the outbox: recipients, subject, the whole ASCII MIME text, its Message-ID."""
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    message_id: str
+
+
 def header_message_id(message: str) -> str:
     """The Message-ID header of a stored MIME message ("" when it has none)."""
     return (HeaderParser().parsestr(message, headersonly=True).get("Message-ID") or "").strip()
@@ -69,6 +79,12 @@ class OutboxStore(Store):
         with self._write():
             return OutboxMail.create(message=message, to=", ".join(to), subject=subject,
                                      created_at=to_text(created_at), message_id=header_message_id(message))
+
+    def add_mail(self, mail: Outgoing, created_at: datetime) -> OutboxMail:
+        """Store a composed mail (``Mailer.compose``) with the Message-ID it was given."""
+        with self._write():
+            return OutboxMail.create(message=mail.text, to=", ".join(mail.recipients), subject=mail.subject,
+                                     created_at=to_text(created_at), message_id=mail.message_id)
 
     def delete_sent_before(self, cutoff: datetime) -> int:
         """Delete the rows of mails sent before ``cutoff`` (unsent mails always stay)."""

@@ -127,13 +127,16 @@ class RecordWriter:
 
     # ------------------------------------------------------------------ the callers' side
     def submit(self, job: Callable[[Stores], object], *, keep: bool = True,
-               size_bytes: int = JOB_SIZE_BYTES) -> Future:
+               size_bytes: int | None = None) -> Future:
         """Queue ``job(stores)``; returns its Future at once. Never raises, never waits.
 
         ``keep=False`` is for reads: while the file is unusable they fail with
         ``RecordsUnavailable`` instead of being kept. ``size_bytes`` is what the job holds in
-        memory (a recording), for the memory bound.
+        memory (a recording), for the memory bound; by default the job's own ``size_bytes``
+        attribute, or ``JOB_SIZE_BYTES``.
         """
+        if size_bytes is None:
+            size_bytes = getattr(job, "size_bytes", JOB_SIZE_BYTES)
         future: Future = Future()
         unavailable = kept = None
         with self._cond:
@@ -160,7 +163,7 @@ class RecordWriter:
                             f"or {self.max_kept_bytes // 2**20} MiB waiting for the file)")
         return future
 
-    async def run(self, job: Callable[[Stores], object], *, keep: bool = True, size_bytes: int = JOB_SIZE_BYTES):
+    async def run(self, job: Callable[[Stores], object], *, keep: bool = True, size_bytes: int | None = None):
         """``submit`` and await the result (raises what the job raised, or ``RecordsKept``)."""
         return await asyncio.wrap_future(self.submit(job, keep=keep, size_bytes=size_bytes))
 
