@@ -1,7 +1,10 @@
 """``centralino cdr``: the last calls from the call records, as a table or CSV.
 
 The table fits an 80-column serial console (the technician's usual screen) and shows times in the
-comune's zone; ``--csv`` gives every field with the stored UTC times, for a spreadsheet.
+comune's zone; ``--csv`` gives every field with the stored UTC times, for a spreadsheet. The file
+is read directly (the daemon need not run). When the daemon found the database damaged and moved
+it aside, the older calls are in that file: the command says so on stderr, so nobody takes a short
+list for lost calls.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def format_table(rows, timezone: str = DEFAULT_ZONE, width: int = TABLE_WIDTH) -
     return "\n".join(_cut(line, width) for line in lines)
 
 
+def moved_aside(database: Path) -> list[Path]:
+    """The damaged copies of ``database`` the records writer renamed (``NAME.corrupt-STAMP``)."""
+    return sorted(p for p in database.parent.glob(f"{database.name}.corrupt-*")
+                  if not p.name.endswith(("-wal", "-shm")))
+
+
 def _database_and_zone(args) -> tuple[Path, str]:
     database, zone = args.database, DEFAULT_ZONE
     if args.config:
@@ -78,6 +87,9 @@ def run(args) -> int:
             rows = store.last(args.last)
     except RecordsError as err:
         raise CliError(str(err)) from err
+    for moved in moved_aside(database):
+        print(f"note: older call records may be in {moved} (a damaged database the daemon moved aside)",
+              file=sys.stderr)
     if args.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
         writer.writeheader()
