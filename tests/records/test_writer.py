@@ -351,3 +351,24 @@ def test_a_power_cut_loses_no_committed_record(tmp_path):
     with CdrStore(path) as store:  # the file opens cleanly after the cut
         store.recover_interrupted(T0 + timedelta(hours=1))
         assert all(r.disposition in ("answered", "interrupted") for r in store.last(1000))
+
+
+def test_a_callers_mistake_or_a_broken_listener_costs_nothing_else(tmp_path, writers, caplog):
+    path = tmp_path / "c.db"
+    path.write_text("not ours")
+    writer = writers(path)
+
+    def broken(kind, details):
+        raise RuntimeError("an LED driver that fails")
+
+    writer.add_listener(broken)
+    heard = Heard(writer)  # after the broken one: still told
+    heard.wait("records.degraded")
+    bad = writer.submit(lambda st: None, size_bytes="a lot")
+    assert isinstance(bad.exception(0), ValueError)  # in its Future, not raised at the caller
+    assert "a listener failed on records.degraded" in caplog.text
+    path.unlink()
+    writer.retry_now()
+    heard.wait("records.restored")
+    submit_call(writer, "fine").result(SAFETY_S)
+    assert calls_in(path) == [("fine", "answered")]

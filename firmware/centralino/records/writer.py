@@ -11,8 +11,8 @@ or written (read-only file or folder, full disk, I/O errors, another program's d
 path) the writer keeps the jobs in memory, in order, and says so: ``status()["state"]`` becomes
 ``degraded`` and its listeners hear ``records.degraded``. It retries with a doubling back-off
 (1 s ... 60 s) and, once the file is usable again, writes what it kept, in order, and reports
-``records.restored`` when the last of it is on disk. Memory is bounded (``max_kept_jobs``, ``max_kept_bytes``, both generous):
-beyond it the oldest jobs are dropped first, and counted.
+``records.restored`` when the last of it is on disk. Memory is bounded (``max_kept_jobs``,
+``max_kept_bytes``, both generous): beyond it the oldest jobs are dropped first, and counted.
 
 A damaged file (an SQLite header, pages that cannot be read) is moved aside, renamed with the
 time and with its ``-wal`` and ``-shm``, and a new file takes its place: it is never overwritten,
@@ -135,33 +135,36 @@ class RecordWriter:
         memory (a recording), for the memory bound; by default the job's own ``size_bytes``
         attribute, or ``JOB_SIZE_BYTES``.
         """
-        if size_bytes is None:
-            size_bytes = getattr(job, "size_bytes", JOB_SIZE_BYTES)
         future: Future = Future()
-        unavailable = kept = None
-        with self._cond:
-            if self._closing:
-                unavailable = RecordsLost(f"{self.path}: the record writer is stopped; not written")
-            elif self._state == "degraded" and not keep:
-                unavailable = RecordsUnavailable(f"{self.path}: cannot be read now ({self.last_error})")
-            else:
-                item = _Job(job, future, keep, max(0, int(size_bytes)))
-                if self._state == "degraded":
-                    kept = self._keep(item)
-                self._queue.append(item)
-                self._queued_bytes += item.size_bytes
-                dropped = self._enforce_bound()
-                self._last = future
-                self._cond.notify_all()
-        if unavailable is not None:
-            future.set_exception(unavailable)
-            return future
-        if kept is not None:
-            future.set_exception(kept)
+        try:
+            dropped, early = self._enqueue(job, future, keep, size_bytes)
+        except Exception as err:  # a caller's mistake (a size that is not a number...) stays in its Future
+            dropped, early = [], err
+        if early is not None:
+            future.set_exception(early)
         for old in dropped:
-            self._lose(old, f"{self.path}: dropped from memory (more than {self.max_kept_jobs} records "
+            self._lose(old, f"{self.path}: dropped from memory (more than {self.max_kept_jobs} writes "
                             f"or {self.max_kept_bytes // 2**20} MiB waiting for the file)")
         return future
+
+    def _enqueue(self, job, future: Future, keep: bool, size_bytes) -> tuple[list[_Job], BaseException | None]:
+        """Append the job (under the lock); returns the jobs dropped for it and an error to give at once."""
+        if size_bytes is None:
+            size_bytes = getattr(job, "size_bytes", JOB_SIZE_BYTES)
+        size_bytes = max(0, int(size_bytes))
+        with self._cond:
+            if self._closing:
+                return [], RecordsLost(f"{self.path}: the record writer is stopped; not written")
+            if self._state == "degraded" and not keep:
+                return [], RecordsUnavailable(f"{self.path}: cannot be read now ({self.last_error})")
+            item = _Job(job, future, keep, size_bytes)
+            kept = self._keep(item) if self._state == "degraded" else None
+            self._queue.append(item)
+            self._queued_bytes += item.size_bytes
+            dropped = self._enforce_bound()
+            self._last = future
+            self._cond.notify_all()
+        return dropped, kept
 
     async def run(self, job: Callable[[Stores], object], *, keep: bool = True, size_bytes: int | None = None):
         """``submit`` and await the result (raises what the job raised, or ``RecordsKept``)."""
