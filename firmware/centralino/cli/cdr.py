@@ -51,12 +51,6 @@ def format_table(rows, timezone: str = DEFAULT_ZONE, width: int = TABLE_WIDTH) -
     return "\n".join(_cut(line, width) for line in lines)
 
 
-def moved_aside(database: Path) -> list[Path]:
-    """The damaged copies of ``database`` the records writer renamed (``NAME.corrupt-STAMP``)."""
-    return sorted(p for p in database.parent.glob(f"{database.name}.corrupt-*")
-                  if not p.name.endswith(("-wal", "-shm")))
-
-
 def _database_and_zone(args) -> tuple[Path, str]:
     database, zone = args.database, DEFAULT_ZONE
     if args.config:
@@ -77,7 +71,7 @@ def _database_and_zone(args) -> tuple[Path, str]:
 
 def run(args) -> int:
     from centralino.records.cdr import FIELDS, CdrStore
-    from centralino.records.database import RecordsError
+    from centralino.records.database import RecordsError, moved_copies
 
     if args.last < 1:
         raise CliError(f"--last must be at least 1, got {args.last}")
@@ -87,7 +81,7 @@ def run(args) -> int:
             rows = store.last(args.last)
     except RecordsError as err:
         raise CliError(str(err)) from err
-    for moved in moved_aside(database):
+    for moved in moved_copies(database):
         print(f"note: older call records may be in {moved} (a damaged database the daemon moved aside)",
               file=sys.stderr)
     if args.csv:

@@ -19,6 +19,7 @@ better), ``ForeignDatabase`` (not ours: never touched) and ``CorruptDatabase`` (
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import threading
 from contextlib import closing, contextmanager
@@ -44,6 +45,9 @@ PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "bus
 STORAGE_CODES = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM",
                  "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_NOMEM", "SQLITE_PROTOCOL", "SQLITE_AUTH", "SQLITE_NOLFS"}
 CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+MOVED_MARK = ".corrupt-"  # centralino.db -> centralino.db.corrupt-20261124T080000Z (with -wal, -shm)
+MOVED_STAMP = "%Y%m%dT%H%M%SZ"
+SIDE_FILES = ("-wal", "-shm")
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
 
 
@@ -300,3 +304,34 @@ def open_database(path, models=(), check: bool = False) -> peewee.SqliteDatabase
         db.close()
         raise _database_error(path, err) from err
     return db
+
+
+def move_aside(path, when: datetime) -> Path:
+    """Rename a damaged database and its -wal and -shm to ``NAME.corrupt-STAMP``; returns the new path.
+
+    Renamed together, the three still open as one database for a recovery by hand. An existing
+    name is never reused (``-1``, ``-2``...). Raises OSError when the folder cannot be changed.
+    """
+    path = Path(path)
+    stamp = when.astimezone(timezone.utc).strftime(MOVED_STAMP)
+    target = path.with_name(f"{path.name}{MOVED_MARK}{stamp}")
+    n = 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", *SIDE_FILES)):
+        target = path.with_name(f"{path.name}{MOVED_MARK}{stamp}-{n}")
+        n += 1
+    os.rename(path, target)
+    for suffix in SIDE_FILES:
+        if Path(f"{path}{suffix}").exists():
+            os.rename(f"{path}{suffix}", f"{target}{suffix}")
+    fd = os.open(path.parent, os.O_RDONLY)  # the new names survive a power cut too
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return target
+
+
+def moved_copies(path) -> list[Path]:
+    """The damaged copies of the database at ``path`` moved aside by ``move_aside``, oldest first."""
+    path = Path(path)
+    return sorted(p for p in path.parent.glob(f"{path.name}{MOVED_MARK}*") if not p.name.endswith(SIDE_FILES))

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .database import CorruptDatabase, RecordsError, storage_trouble, trouble_text
+from .database import CorruptDatabase, RecordsError, move_aside, storage_trouble, trouble_text
 from .stores import Stores
 
 log = logging.getLogger("centralino.records")
@@ -49,7 +48,6 @@ MAX_KEPT_BYTES = 64 * 1024 * 1024  # voicemail jobs hold their recordings
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 60.0
 CLOSE_TIMEOUT_S = 10.0
-MOVED_STAMP = "%Y%m%dT%H%M%SZ"
 
 Listener = Callable[[str, dict], None]
 
@@ -415,18 +413,8 @@ class RecordWriter:
 
     def _move_aside(self, reason: str) -> bool:
         """Rename the damaged file (and its -wal, -shm) with the time; False if it cannot be moved."""
-        stamp = self.wall_clock().astimezone(timezone.utc).strftime(MOVED_STAMP)
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-            n += 1
         try:
-            os.rename(self.path, target)
-            for suffix in ("-wal", "-shm"):
-                if Path(f"{self.path}{suffix}").exists():
-                    os.rename(f"{self.path}{suffix}", f"{target}{suffix}")
-            _fsync_dir(self.path.parent)
+            target = move_aside(self.path, self.wall_clock())
         except OSError as err:
             self._degrade(RecordsError(f"{reason}; cannot move it aside ({err.strerror or err})"))
             return False
@@ -480,11 +468,3 @@ class RecordWriter:
                     listener(kind, dict(details))
                 except Exception:
                     log.exception("records: a listener failed on %s", kind)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
