@@ -327,3 +327,179 @@ def test_a_retry_time_beyond_the_longest_backoff_means_the_clock_went_back(tmp_p
     assert after.attempts == 2 and after.next_attempt_at == "2026-11-24T08:00:02.000+00:00"
     assert last.attempts == 2  # the normal backoff is respected
     assert tried_far == tried_near == 0
+
+
+# ------------------------------------------------------------------ the outbox through the records writer
+def _writer(path, **options):
+    from centralino.records.writer import RecordWriter
+
+    return RecordWriter(path, **{"retry_first_s": 0.01, "retry_max_s": 0.05, **options})
+
+
+def _stored(path, sql):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_a_mail_sent_again_after_a_power_cut_is_the_same_message(tmp_path):
+    """The server took the mail, the power went before the outbox marked it sent: same Message-ID twice."""
+    import os
+    import signal
+    import sys
+
+    port, database = free_port(), tmp_path / "c.db"
+    script = tmp_path / "first_boot.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio
+        from centralino.config.mail_schema import Mail
+        from centralino.flows.mailer import Mailer
+        from centralino.records.writer import RecordWriter
+
+        async def main():
+            mail = Mail(smtp_host="127.0.0.1", smtp_port={port}, security="none", username=None, password=None,
+                        sender={SENDER!r}, timeout_s=5.0)
+            mailer = Mailer(mail, writer=RecordWriter({str(database)!r}))
+            row = await mailer.queue_async({OFFICE!r}, "Segreteria Anagrafe: nuovo messaggio", "Un messaggio.")
+            print("QUEUED", row.message_id, flush=True)
+            await mailer.flush()  # the power goes while the server answers
+            print("SURVIVED", flush=True)
+
+        asyncio.run(main())
+    """))
+
+    class PowerCut(Inbox):
+        victim = None
+
+        async def handle_DATA(self, server, session, envelope):
+            answer = await super().handle_DATA(server, session, envelope)
+            if self.victim is not None:
+                os.kill(self.victim, signal.SIGKILL)  # the message is on the server; the sender never hears 250
+                self.victim = None
+            return answer
+
+    inbox = PowerCut()
+
+    async def main():
+        server = await serve(inbox, port)
+        try:
+            proc = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=asyncio.subprocess.PIPE)
+            inbox.victim = proc.pid
+            queued = (await asyncio.wait_for(proc.stdout.readline(), SAFETY_S)).split()
+            rest = await asyncio.wait_for(proc.stdout.read(), SAFETY_S)
+            await proc.wait()
+            with OutboxStore(database) as box:  # the restart: a new mailer on the same file
+                [pending] = box.pending()
+                sent = await Mailer(settings(port), box, wall_clock=lambda: T0).flush()
+                return queued, rest, proc.returncode, pending, sent, box.pending()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    queued, rest, returncode, pending, sent, still = run(main, virtual=False)
+    assert returncode == -signal.SIGKILL and b"SURVIVED" not in rest
+    assert queued[0] == b"QUEUED" and pending.message_id == queued[1].decode()
+    assert (sent, still) == (1, [])
+    first, second = (parse(raw) for _, raw in inbox.messages)
+    assert first["Message-ID"] == second["Message-ID"] == pending.message_id  # one mail to the reader
+    assert first.as_bytes() == second.as_bytes()
+
+
+def test_a_voicemail_and_its_mail_are_one_transaction(tmp_path):
+    """The mail does not fit on the disk: neither the message nor its recording stays; both come later."""
+    database, folder = tmp_path / "c.db", tmp_path / "voicemail"
+    audio = (3000 * np.sin(np.arange(40000) * 2 * np.pi * 440 / 8000)).astype(np.int16)  # 5 s
+    writer = _writer(database, retry_first_s=60.0)  # retried only when told: the state between is checked
+    mailer = Mailer(settings(25), writer=writer, wall_clock=lambda: T0)
+    pages = writer.submit(lambda st: st.db.execute_sql("PRAGMA page_count").fetchone()[0], keep=False).result(SAFETY_S)
+    writer.submit(lambda st: st.db.execute_sql(f"PRAGMA max_page_count = {pages + 3}"), keep=False).result(SAFETY_S)
+    from centralino.flows.office_mail import voicemail_with_mail
+
+    job = voicemail_with_mail(mailer, "Anagrafe", [OFFICE], "c1", "3331234567", T0, audio, ROME)
+    assert job.size_bytes > 3 * audio.nbytes  # what it holds in memory while kept
+    kept = writer.submit(job).exception(SAFETY_S)
+    assert kept is not None and "full" in str(kept)
+    assert _stored(database, "SELECT COUNT(*) FROM voicemails")[0][0] == 0
+    assert _stored(database, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+    assert not list(folder.rglob("*.wav*"))  # the recording of the rolled-back row is gone too
+    writer.retry_now()  # a new connection: the limit is gone, as if space was freed
+    message = kept.written.result(SAFETY_S)
+    writer.close()
+    [(mailed_at, path)] = _stored(database, "SELECT mailed_at, path FROM voicemails")
+    [(text, message_id)] = _stored(database, "SELECT message, message_id FROM outbox")
+    assert mailed_at == "2026-11-24T08:00:00.000+00:00" and path == message.path
+    mail = parse(text.encode())
+    assert mail["Message-ID"] == message_id
+    assert next(mail.iter_attachments()).get_content() == open(path, "rb").read()
+
+
+def test_a_ticket_and_its_mail_through_the_writer_reach_the_office(tmp_path):
+    from centralino.flows.office_mail import callback_with_mail
+
+    database, inbox, port = tmp_path / "c.db", Inbox(), free_port()
+
+    async def main():
+        server = await serve(inbox, port)
+        writer = _writer(database)
+        try:
+            mailer = Mailer(settings(port), writer=writer, wall_clock=lambda: T0)
+            job = callback_with_mail(mailer, "Tributi", "tributi@comune.example.it", "c7", "0551234567",
+                                     T0, "2", "busy", ROME)
+            ticket = await writer.run(job)
+            sent = await mailer.flush()
+            return ticket, sent, mailer.status()
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    ticket, sent, status = run(main, virtual=False)
+    assert sent == 1 and status["pending"] == 0
+    mail = parse(inbox.messages[0][1])
+    assert mail["Subject"] == f"Richiesta di richiamata n. {ticket.id} per Tributi: 0551234567"
+    [(sent_at, message_id)] = _stored(database, "SELECT sent_at, message_id FROM outbox")
+    assert sent_at == "2026-11-24T08:00:00.000+00:00" and message_id == mail["Message-ID"]
+    assert _stored(database, "SELECT status, caller FROM tickets") == [("open", "0551234567")]
+
+
+def test_a_bad_office_address_costs_the_mail_not_the_ticket(tmp_path, caplog):
+    from centralino.flows.office_mail import callback_with_mail
+
+    database = tmp_path / "c.db"
+    writer = _writer(database)
+    mailer = Mailer(settings(25), writer=writer, wall_clock=lambda: T0)
+    job = callback_with_mail(mailer, "Tributi", "tributi@", "c8", "0551234567", T0, "", "requested", ROME)
+    with caplog.at_level(logging.ERROR, logger="centralino.mail"):
+        ticket = writer.submit(job).result(SAFETY_S)
+    writer.close()
+    assert ticket.id == 1 and "'tributi@' is not an e-mail address" in caplog.text
+    assert _stored(database, "SELECT COUNT(*) FROM outbox")[0][0] == 0
+
+
+def test_a_mail_queued_while_the_records_are_unwritable_is_sent_once_they_are(tmp_path):
+    database, inbox, port = tmp_path / "c.db", Inbox(), free_port()
+    database.write_text("not ours")
+
+    async def main():
+        server = await serve(inbox, port)
+        writer = _writer(database)
+        mailer = Mailer(settings(port), writer=writer, wall_clock=lambda: T0)
+        task = asyncio.create_task(mailer.run())
+        try:
+            await until(lambda: writer.status()["state"] == "degraded", "the writer degraded")
+            row = await mailer.queue_async(OFFICE, "Richiamata", "Richiamare il 0551234567.")
+            database.unlink()
+            writer.retry_now()
+            await until(lambda: len(inbox.messages) == 1, "the mail delivered")
+            return row
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    assert run(main, virtual=False) is None  # kept in memory with the records: not in the outbox yet
+    assert parse(inbox.messages[0][1])["Subject"] == "Richiamata"
+    assert _stored(database, "SELECT subject, sent_at IS NOT NULL FROM outbox") == [("Richiamata", 1)]

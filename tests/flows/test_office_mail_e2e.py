@@ -43,14 +43,16 @@ def test_the_office_gets_the_voicemail_and_the_callback_by_mail(tmp_path):
             await finished(s, 2)
             await s.daemon.mailer.flush()
             message = s.daemon.voicemail.list()[0]
-            return list(inbox.messages), s.daemon.voicemail.wav_bytes(message.id)
+            ids = {row.message_id for row in s.daemon.mailer.outbox.list()}
+            return list(inbox.messages), s.daemon.voicemail.wav_bytes(message.id), ids
         finally:
             server.close()
 
     evening = datetime(2026, 11, 24, 19, 0, tzinfo=ROME)
-    messages, wav = play(tmp_path, story, config=config_copy(tmp_path, with_mail), start_at=evening)
+    messages, wav, stored_ids = play(tmp_path, story, config=config_copy(tmp_path, with_mail), start_at=evening)
     assert len(messages) == 2
     by_recipient = {tuple(to): message_from_bytes(content, policy=policy.default) for to, content in messages}
+    assert {mail["Message-ID"] for mail in by_recipient.values()} == stored_ids  # fixed when queued, kept
     voicemail = by_recipient[("anagrafe@comune.borgofiorito.it",)]
     assert "3331234567" in voicemail["Subject"]
     attachment = next(voicemail.iter_attachments())

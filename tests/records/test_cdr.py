@@ -114,3 +114,21 @@ def test_cdr_command_errors(tmp_path):
     assert missing.returncode == 2 and "no call records there" in missing.stderr
     assert _cdr("--database", tmp_path / "none.db", "--last", 0).returncode == 2
     assert "--config FILE or --database FILE" in _cdr().stderr
+
+
+def test_cdr_command_names_a_database_moved_aside(tmp_path):
+    from centralino.records.writer import RecordWriter
+
+    path = tmp_path / "c.db"
+    with CdrStore(path) as store:
+        store.open_call("old", started_at=T0, direction="internal", caller="201", called="202")
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xa5" * 3996
+    path.write_bytes(bytes(data))
+    writer = RecordWriter(path, wall_clock=lambda: T0)
+    writer.submit(lambda st: st.cdr.open_call("new", started_at=T0, direction="internal")).result(20)
+    writer.close()
+    shown = _cdr("--database", path)
+    assert shown.returncode == 0 and "new" not in shown.stderr
+    assert f"older call records may be in {tmp_path / 'c.db.corrupt-20261124T080000Z'}" in shown.stderr
+    assert len(shown.stdout.splitlines()) == 2  # the new file's one call

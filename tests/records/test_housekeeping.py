@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -18,8 +19,10 @@ from centralino.hwsim.clock import run
 from centralino.records import housekeeping
 from centralino.records.cdr import CdrStore
 from centralino.records.housekeeping import RetentionResult, run_retention
+from centralino.records.outbox import OutboxStore
 from centralino.records.tickets import TicketStore
 from centralino.records.voicemail import VoicemailStore
+from centralino.records.writer import RecordWriter
 from tests.cli.test_stats_cli import write_config
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -31,9 +34,9 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def settings_for(database, mask_after_days=90, voicemail_keep_days=30):
-    return SimpleNamespace(records=Records(database=str(database), keep_days=365, mask_after_days=mask_after_days,
-                                           voicemail_keep_days=voicemail_keep_days))
+def settings_for(database, mask_after_days=90, voicemail_keep_days=30, keep_days=365):
+    return SimpleNamespace(records=Records(database=str(database), keep_days=keep_days,
+                                           mask_after_days=mask_after_days, voicemail_keep_days=voicemail_keep_days))
 
 
 def add_call(cdr: CdrStore, call_id: str, started: datetime, direction: str = "inbound", finish: bool = True,
@@ -193,3 +196,82 @@ def test_configuration_keys_and_their_defaults(tmp_path):
     config.write_text(config.read_text().replace("voicemail_keep_days: 14", "voicemail_keep_days: 0"))
     with pytest.raises(ConfigError, match="records.voicemail_keep_days"):
         load_settings(config)
+
+
+def outbox_rows(path) -> dict[str, str | None]:
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT subject, sent_at FROM outbox"))
+
+
+def test_call_records_older_than_keep_days_are_deleted_but_never_a_live_one(database):
+    with OutboxStore(database) as box:
+        sent_long_ago = box.add(["a@comune.example.it"], "old, sent", "x", ago(200))
+        box.mark_sent(sent_long_ago.id, ago(200))
+        box.add(["a@comune.example.it"], "old, never sent", "x", ago(200))  # still to deliver: kept
+        recent = box.add(["a@comune.example.it"], "recent, sent", "x", ago(10))
+        box.mark_sent(recent.id, ago(10))
+    result = run_retention(settings_for(database, keep_days=95), NOW)
+    assert set(calls(database)) == {"old-in-progress", "recent-in"}
+    assert (result.calls_deleted, result.mails_deleted) == (3, 1)
+    assert set(outbox_rows(database)) == {"old, never sent", "recent, sent"}
+    assert result.calls_masked == 0  # deleted first, not masked in vain
+    again = run_retention(settings_for(database, keep_days=95), NOW)
+    assert (again.calls_deleted, again.mails_deleted) == (0, 0)
+
+
+def test_keep_days_comes_from_the_configuration(tmp_path):
+    config = write_config(tmp_path)
+    assert load_settings(config).records.keep_days == 365
+    config.write_text(config.read_text() + "  keep_days: 30\n")
+    assert load_settings(config).records.keep_days == 30
+
+
+def test_the_daily_run_goes_through_the_records_writer(database, caplog):
+    """On the writer's thread, one transaction; with the file unusable it is skipped, not fatal."""
+    writer = RecordWriter(database, retry_first_s=0.01, retry_max_s=0.05)
+    threads = []
+    real = housekeeping.apply_retention
+
+    def spy(stores, records, now):
+        threads.append(threading.current_thread().name)
+        return real(stores, records, now)
+
+    async def until(condition):  # real time: the writer is a real thread
+        for _ in range(2000):
+            if condition():
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    async def main():
+        task = housekeeping.start_daily(settings_for(database, keep_days=95), lambda: NOW, writer=writer)
+        ran = await until(lambda: "masked callers" in caplog.text)
+        await housekeeping.stop_daily(task)
+        return ran
+
+    housekeeping.apply_retention, saved = spy, housekeeping.apply_retention
+    try:
+        with caplog.at_level(logging.INFO, logger="centralino.records"):
+            assert asyncio.run(main())
+    finally:
+        housekeeping.apply_retention = saved
+    writer.close()
+    assert threads == ["records-writer"]
+    assert set(calls(database)) == {"old-in-progress", "recent-in"}
+    assert calls(database)["recent-in"][0] == CITIZEN  # 89 days: not masked yet
+
+    database.unlink()
+    database.write_text("not ours any more")
+    writer = RecordWriter(database, retry_first_s=0.01, retry_max_s=0.05)
+
+    async def degraded():
+        task = housekeeping.start_daily(settings_for(database), lambda: NOW, writer=writer)
+        skipped = await until(lambda: "retention skipped" in caplog.text)
+        alive = not task.done()
+        await housekeeping.stop_daily(task)
+        return skipped and alive
+
+    with caplog.at_level(logging.WARNING, logger="centralino.records"):
+        assert asyncio.run(degraded())
+    writer.close()
+    assert "retention skipped" in caplog.text and database.read_text() == "not ours any more"

@@ -54,3 +54,15 @@ def test_a_queued_mail_survives_a_kill(tmp_path):
         assert (mail.subject, mail.message, mail.attempts) == ("segreteria", MESSAGE, 0)
     with sqlite3.connect(tmp_path / "c.db") as db:
         assert db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 1
+
+
+def test_the_message_id_is_kept_in_the_row_and_stays_after_sending(tmp_path):
+    text = "Message-ID: <1.2@comune.example.it>\n" + MESSAGE
+    with OutboxStore(tmp_path / "c.db") as box:
+        row = box.add(["anagrafe@comune.example.it"], "x", text, T0)
+        plain = box.add(["anagrafe@comune.example.it"], "y", MESSAGE, T0)  # a message without one
+        box.mark_sent(row.id, T0)
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        assert db.execute("SELECT message_id, message FROM outbox ORDER BY id").fetchall() == \
+            [("<1.2@comune.example.it>", ""), ("", MESSAGE)]
+    assert plain.message_id == ""

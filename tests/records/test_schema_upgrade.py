@@ -54,7 +54,7 @@ def test_calls_table_gets_the_new_columns_and_keeps_its_rows(tmp_path):
                                 cause="caller_hangup", office="anagrafe", queued_s=42.5, overflowed=True)
         assert (row.office, row.queued_s, row.overflowed, row.disposition) == ("anagrafe", 42.5, True, "abandoned")
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert db.execute("SELECT call_id, office, queued_s, overflowed FROM calls ORDER BY id").fetchall() == \
             [("old", "", 0.0, 0), ("new", "anagrafe", 42.5, 1)]
     fresh = tmp_path / "fresh.db"
@@ -91,3 +91,25 @@ def test_a_schema_1_file_missing_an_old_column_is_still_refused(tmp_path):
     with pytest.raises(RecordsError, match="table 'calls' lacks columns .*started_at"):
         CdrStore(path)
     assert path.read_bytes() == before
+
+
+def test_a_schema_2_outbox_gets_its_message_id_column(tmp_path):
+    """Mails queued by the previous centralino keep their text; their Message-ID column is empty."""
+    from centralino.records.outbox import OutboxStore
+
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as db:
+        db.executescript('CREATE TABLE "schema_version" ("id" INTEGER NOT NULL PRIMARY KEY, "version" INTEGER NOT NULL);'
+                         "INSERT INTO schema_version (version) VALUES (2);"
+                         'CREATE TABLE "outbox" ("id" INTEGER NOT NULL PRIMARY KEY, "message" TEXT NOT NULL, '
+                         '"to" VARCHAR(255) NOT NULL, "subject" VARCHAR(255) NOT NULL, "created_at" VARCHAR(255) '
+                         'NOT NULL, "attempts" INTEGER NOT NULL, "last_error" TEXT NOT NULL, "next_attempt_at" '
+                         'VARCHAR(255), "sent_at" VARCHAR(255));'
+                         "INSERT INTO outbox VALUES (1, 'Subject: old', 'a@b.it', 'old', "
+                         "'2026-11-23T08:00:00.000+00:00', 0, '', NULL, NULL);")
+    with OutboxStore(path) as box:
+        [old] = box.pending()
+        assert (old.subject, old.message, old.message_id) == ("old", "Subject: old", "")
+    assert "message_id" in columns(path, "outbox")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 3

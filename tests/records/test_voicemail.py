@@ -148,3 +148,28 @@ def test_a_missing_recording_is_named(tmp_path, store):
     (tmp_path / "voicemail" / "anagrafe" / row.path.rsplit("/", 1)[1]).unlink()
     with pytest.raises(RecordsError, match=r"voicemail message 1: .*no such file"):
         store.samples(1)
+
+
+def test_files_follow_the_transaction_they_are_in(tmp_path):
+    """In one job (Stores.run): a saved message rolled back loses its file; a deleted one keeps it."""
+    from centralino.records.stores import Stores
+
+    with Stores.open(tmp_path / "c.db", tmp_path / "vm") as stores:
+        kept = stores.run(lambda st: st.voicemail.save("a", "anagrafe", "", T0, tone(400, 0.2)))
+
+        def save_then_fail(st):
+            st.voicemail.save("b", "anagrafe", "", T0, tone(500, 0.2))
+            raise RuntimeError("the mail could not be queued")
+
+        def delete_then_fail(st):
+            st.voicemail.delete(kept.id)
+            assert Path(kept.path).exists()  # not before the commit
+            raise RuntimeError("the rest of the job failed")
+
+        for job in (save_then_fail, delete_then_fail):
+            with pytest.raises(RuntimeError):
+                stores.run(job)
+        assert [m.call_id for m in stores.voicemail.list()] == ["a"]
+        assert sorted(p.name for p in (tmp_path / "vm").rglob("*")) == ["20261124T080000Z-1.wav", "anagrafe"]
+        stores.run(lambda st: st.voicemail.delete(kept.id))
+        assert not Path(kept.path).exists()  # committed: now it goes

@@ -1,7 +1,10 @@
 """``centralino cdr``: the last calls from the call records, as a table or CSV.
 
 The table fits an 80-column serial console (the technician's usual screen) and shows times in the
-comune's zone; ``--csv`` gives every field with the stored UTC times, for a spreadsheet.
+comune's zone; ``--csv`` gives every field with the stored UTC times, for a spreadsheet. The file
+is read directly (the daemon need not run). When the daemon found the database damaged and moved
+it aside, the older calls are in that file: the command says so on stderr, so nobody takes a short
+list for lost calls.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def _database_and_zone(args) -> tuple[Path, str]:
 
 def run(args) -> int:
     from centralino.records.cdr import FIELDS, CdrStore
-    from centralino.records.database import RecordsError
+    from centralino.records.database import RecordsError, moved_copies
 
     if args.last < 1:
         raise CliError(f"--last must be at least 1, got {args.last}")
@@ -78,6 +81,9 @@ def run(args) -> int:
             rows = store.last(args.last)
     except RecordsError as err:
         raise CliError(str(err)) from err
+    for moved in moved_copies(database):
+        print(f"note: older call records may be in {moved} (a damaged database the daemon moved aside)",
+              file=sys.stderr)
     if args.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
         writer.writeheader()

@@ -3,13 +3,24 @@
 Each builder returns ``(to, subject, body, attachments)`` for ``Mailer.queue``. Times are given
 already in the comune's zone (the caller converts), written the Italian way ("martedì 24 novembre
 2026 alle 9:05"). The subject says office, kind and caller, so a shared mailbox can be sorted by eye.
+
+``voicemail_with_mail`` and ``callback_with_mail`` make the records writer's jobs that store the
+message or the ticket together with its mail, in one transaction: the office never gets a mail
+for a message that is not there, and no message is stored whose mail was lost. The Message-ID is
+fixed when the job is made, so the job can be written later (from memory, after an outage) and
+its mail is still the one mail it was.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from .italian import DAY_NAMES
+
+log = logging.getLogger("centralino.mail")
+
+MAIL_OVERHEAD_BYTES = 8192  # headers and text of a mail, for the records writer's memory bound
 
 MONTH_NAMES = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
                "settembre", "ottobre", "novembre", "dicembre")
@@ -71,3 +82,59 @@ def callback_mail(office_name: str, to, ticket_number: int, caller: str, opened_
             "centralino chiama il primo cittadino in attesa. La richiesta si chiude dal telefono "
             f"o dalla console del centralino (ticket close {ticket_number}).\n\n" + SIGNATURE + "\n")
     return to, subject, body, []
+
+
+def _mail_identity(mailer, to, what: str) -> tuple[list[str], str] | None:
+    """The checked recipients and a fixed Message-ID, or None when there is nobody to mail.
+
+    A bad address costs only the mail: the message or ticket is still stored (and logged).
+    """
+    if mailer is None or not to:
+        return None
+    try:
+        return mailer.recipients(to), mailer.new_message_id()
+    except ValueError as err:
+        log.error("%s: no e-mail to the office (%s); it is stored all the same", what, err)
+        return None
+
+
+def voicemail_with_mail(mailer, office_name: str, to, call_id: str, caller: str, received_at: datetime,
+                        samples, zone):
+    """A records job: the message, its mail (recording attached) and its mailed mark, one transaction.
+
+    ``job(stores)`` returns the ``VoicemailMessage``. ``mailer`` None or ``to`` empty: the message alone.
+    """
+    identity = _mail_identity(mailer, to, f"voicemail for {office_name}")
+
+    def job(stores):
+        message = stores.voicemail.save(call_id, office_name, caller, received_at, samples)
+        if identity is not None:
+            recipients, message_id = identity
+            mail = mailer.compose(*voicemail_mail(office_name, recipients, caller, received_at.astimezone(zone),
+                                                  message.duration_s, stores.voicemail.wav_bytes(message.id)),
+                                  message_id=message_id)
+            stores.outbox.add_mail(mail, received_at)
+            message = stores.voicemail.mark_mailed(message.id, received_at)
+        return message
+    job.size_bytes = int(getattr(samples, "nbytes", 0)) * 3 + MAIL_OVERHEAD_BYTES  # samples, WAV and base64
+    return job
+
+
+def callback_with_mail(mailer, office_name: str, to, call_id: str, number: str, opened_at: datetime,
+                       menu_path: str, reason: str, zone):
+    """A records job: the callback ticket and its mail to the office, in one transaction.
+
+    ``job(stores)`` returns the ``Ticket`` (its number is in the mail's subject).
+    """
+    identity = _mail_identity(mailer, to, f"callback for {office_name}")
+
+    def job(stores):
+        ticket = stores.tickets.open_ticket(call_id, number, office_name, opened_at, menu_path, reason)
+        if identity is not None:
+            recipients, message_id = identity
+            mail = mailer.compose(*callback_mail(office_name, recipients, ticket.id, number,
+                                                 opened_at.astimezone(zone), menu_path, reason),
+                                  message_id=message_id)
+            stores.outbox.add_mail(mail, opened_at)
+        return ticket
+    return job

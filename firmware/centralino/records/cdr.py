@@ -10,20 +10,21 @@ fixed format sorts in time order as text, reads back with ``datetime.fromisoform
 time-zone database; the console and the CLI show them in the comune's zone. A naive datetime
 given to the store is taken as UTC.
 
-Every write is one short transaction on the caller's thread (the asyncio loop): a few
-milliseconds with one fsync, at a few calls a minute.
+Every write is one short transaction on the caller's thread, with one fsync. The daemon's writes
+go through ``records.writer.RecordWriter`` (a thread of its own, off the media clock), which also
+uses the idempotent ``ensure_call``: a finish can always write the whole record, even when its
+start was lost with a damaged file or dropped from memory during a long outage.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 import peewee
 
-from .database import BaseModel, RecordsError, open_database, parse_time, to_text
+from .database import BaseModel, RecordsError, parse_time, to_text
 from .retention import mask_number
+from .store import Store
 
 DIRECTIONS = ("inbound", "outbound", "internal")
 # abandoned: the caller hung up before anyone answered (in a menu or a queue); voicemail: the
@@ -31,6 +32,7 @@ DIRECTIONS = ("inbound", "outbound", "internal")
 DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "transferred", "failover", "interrupted",
                 "abandoned", "voicemail", "callback", "in_progress")
 INTERRUPTED_CAUSE = "daemon stopped during the call"
+STOPPED_CAUSE = "switchboard stopped during the call"  # a clean stop: the end time is the stop's
 TIME_FIELDS = ("started_at", "answered_at", "ended_at")
 
 
@@ -64,33 +66,40 @@ class CallRecord(BaseModel):
 
 FIELDS = tuple(name for name in CallRecord._meta.sorted_field_names if name != "id")
 UPDATABLE = tuple(name for name in FIELDS if name not in ("call_id", "started_at"))
+# The keyword arguments of open_call and finish_call (the engine's events carry the same names).
+OPEN_FIELDS = ("started_at", "direction", "caller", "called", "ports", "route", "emergency", "caller_name")
+FINISH_FIELDS = ("ended_at", "disposition", "cause", "answered_at", "route", "transfer_chain", "ports", "called",
+                 "caller", "caller_name", "office", "queued_s", "overflowed")
 
 
-def _seconds(start: str | None, end: str | None) -> float:
+def seconds_between(start: str | None, end: str | None) -> float:
+    """Seconds from one stored time to another (0 when either is missing or the end comes first)."""
     if not start or not end:
         return 0.0
     return round(max(0.0, (parse_time(end) - parse_time(start)).total_seconds()), 3)
 
 
-class CdrStore:
-    """The engine's call records; one per database file."""
+def check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}: expected one of {', '.join(DIRECTIONS)}")
 
-    def __init__(self, path):
-        self.path = Path(path)
-        self.db = open_database(self.path, [CallRecord])
 
-    @contextmanager
-    def _write(self):
-        """One transaction on this store's file, committed when the block ends."""
-        with self.db.bind_ctx([CallRecord]), self.db.atomic():
-            yield
+def check_disposition(disposition: str) -> None:
+    if disposition not in DISPOSITIONS or disposition == "in_progress":
+        raise ValueError(f"unknown disposition {disposition!r}: expected one of "
+                         f"{', '.join(d for d in DISPOSITIONS if d != 'in_progress')}")
+
+
+class CdrStore(Store):
+    """The engine's call records."""
+
+    MODELS = (CallRecord,)
 
     def open_call(self, call_id: str, started_at: datetime, direction: str, caller: str = "",
                   called: str = "", ports: str = "", route: str = "", emergency: bool = False,
                   caller_name: str = "") -> None:
         """Write the call's first row (``in_progress``) so that a crash leaves a trace."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"unknown direction {direction!r}: expected one of {', '.join(DIRECTIONS)}")
+        check_direction(direction)
         with self._write():
             try:
                 CallRecord.create(call_id=call_id, started_at=to_text(started_at), direction=direction,
@@ -98,6 +107,19 @@ class CdrStore:
                                   ports=ports or "", route=route or "", emergency=emergency)
             except peewee.IntegrityError:
                 raise RecordsError(f"{self.path}: call {call_id} is already recorded") from None
+
+    def ensure_call(self, call_id: str, started_at: datetime, direction: str, **fields) -> bool:
+        """``open_call`` unless the call already has its row; True when it wrote one.
+
+        What the records writer uses: the same start may be written twice (once from memory after
+        an outage), and a finish may come with a start that was lost.
+        """
+        check_direction(direction)
+        with self._write():
+            if CallRecord.select().where(CallRecord.call_id == call_id).exists():
+                return False
+            self.open_call(call_id, started_at=started_at, direction=direction, **fields)
+        return True
 
     def update_call(self, call_id: str, **fields) -> None:
         """Change some fields of a call (caller ID arrived, answered...)."""
@@ -119,9 +141,7 @@ class CdrStore:
                     caller: str | None = None, caller_name: str | None = None, office: str | None = None,
                     queued_s: float | None = None, overflowed: bool | None = None) -> CallRecord:
         """Close the call's row with its outcome and durations; returns once it is committed."""
-        if disposition not in DISPOSITIONS or disposition == "in_progress":
-            raise ValueError(f"unknown disposition {disposition!r}: expected one of "
-                             f"{', '.join(d for d in DISPOSITIONS if d != 'in_progress')}")
+        check_disposition(disposition)
         with self._write():
             record = CallRecord.get_or_none(CallRecord.call_id == call_id)
             if record is None:
@@ -129,8 +149,8 @@ class CdrStore:
             record.ended_at = to_text(ended_at)
             if answered_at is not None:
                 record.answered_at = to_text(answered_at)
-            record.duration_s = _seconds(record.started_at, record.ended_at)
-            record.billable_s = _seconds(record.answered_at, record.ended_at)
+            record.duration_s = seconds_between(record.started_at, record.ended_at)
+            record.billable_s = seconds_between(record.answered_at, record.ended_at)
             record.disposition, record.cause = disposition, cause or ""
             for name, value in (("route", route), ("transfer_chain", transfer_chain), ("ports", ports),
                                 ("called", called), ("caller", caller), ("caller_name", caller_name),
@@ -157,7 +177,7 @@ class CdrStore:
         with self._write():
             for record in CallRecord.select().where(CallRecord.disposition == "in_progress"):
                 record.disposition, record.cause, record.ended_at = "interrupted", INTERRUPTED_CAUSE, ended
-                record.duration_s = _seconds(record.started_at, ended)
+                record.duration_s = seconds_between(record.started_at, ended)
                 record.billable_s = 0.0
                 record.save()
                 count += 1
@@ -186,19 +206,18 @@ class CdrStore:
                     count += 1
         return count
 
+    def delete_finished_before(self, cutoff: datetime) -> int:
+        """Delete finished calls started before ``cutoff`` (``records.keep_days``); returns how many.
+
+        A call still ``in_progress`` is never deleted: its row is the engine's until it ends.
+        """
+        with self._write():
+            return CallRecord.delete().where(CallRecord.started_at < to_text(cutoff),
+                                             CallRecord.disposition != "in_progress").execute()
+
     def last(self, n: int = 20) -> list[CallRecord]:
         """The ``n`` most recently started calls, oldest first."""
-        with self.db.bind_ctx([CallRecord]):
+        with self._read():
             rows = list(CallRecord.select().order_by(CallRecord.started_at.desc(), CallRecord.id.desc()).limit(n))
         return rows[::-1]
-
-    def close(self) -> None:
-        if not self.db.is_closed():
-            self.db.close()
-
-    def __enter__(self) -> "CdrStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 

@@ -4,17 +4,22 @@ The mail server may be down, the DSL line may be out, the power may be cut: a vo
 callback request still reaches the office, because the whole MIME message waits here until the
 server accepts it. Once sent, the message text is dropped (a voicemail attachment is large and the
 recording stays in its own file); the row remains as the record of what was sent to whom and when.
+
+The Message-ID is fixed when the mail is queued and kept in its row: a mail the server took just
+before a power cut, and that is therefore sent again after the restart, reaches the reader's
+mailbox as the same message twice, which mail programs show once.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from email.parser import HeaderParser
 
 import peewee
 
-from .database import BaseModel, RecordNotFound, open_database, to_text
+from .database import BaseModel, RecordNotFound, to_text
+from .store import Store
 
 ERROR_MAX_CHARS = 500
 
@@ -28,6 +33,7 @@ class OutboxMail(BaseModel):
     last_error = peewee.TextField(default="")
     next_attempt_at = peewee.CharField(null=True)  # not before then (backoff after a failure)
     sent_at = peewee.CharField(null=True, index=True)
+    message_id = peewee.CharField(default="")  # the Message-ID header, fixed when queued
 
     class Meta:
         table_name = "outbox"
@@ -43,22 +49,24 @@ class OutboxMail(BaseModel):
 FIELDS = tuple(OutboxMail._meta.sorted_field_names)
 
 
-class OutboxStore:
+@dataclass(frozen=True)
+class Outgoing:
+    """A mail ready for the outbox: recipients, subject, the whole ASCII MIME text, its Message-ID."""
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    message_id: str
+
+
+def header_message_id(message: str) -> str:
+    """The Message-ID header of a stored MIME message ("" when it has none)."""
+    return (HeaderParser().parsestr(message, headersonly=True).get("Message-ID") or "").strip()
+
+
+class OutboxStore(Store):
     """The mails waiting for (or done with) the SMTP server, in the database at ``database_path``."""
 
-    def __init__(self, database_path):
-        self.path = Path(database_path)
-        self.db = open_database(self.path, [OutboxMail])
-
-    @contextmanager
-    def _write(self):
-        with self.db.bind_ctx([OutboxMail]), self.db.atomic():
-            yield
-
-    @contextmanager
-    def _read(self):
-        with self.db.bind_ctx([OutboxMail]):
-            yield
+    MODELS = (OutboxMail,)
 
     def _get(self, id: int) -> OutboxMail:
         row = OutboxMail.get_or_none(OutboxMail.id == id)
@@ -67,10 +75,22 @@ class OutboxStore:
         return row
 
     def add(self, to: list[str], subject: str, message: str, created_at: datetime) -> OutboxMail:
-        """Store a message to send; returns once it is committed."""
+        """Store a message to send; returns once it is committed. Its Message-ID is kept in the row."""
         with self._write():
             return OutboxMail.create(message=message, to=", ".join(to), subject=subject,
-                                     created_at=to_text(created_at))
+                                     created_at=to_text(created_at), message_id=header_message_id(message))
+
+    def add_mail(self, mail: Outgoing, created_at: datetime) -> OutboxMail:
+        """Store a composed mail (``Mailer.compose``) with the Message-ID it was given."""
+        with self._write():
+            return OutboxMail.create(message=mail.text, to=", ".join(mail.recipients), subject=mail.subject,
+                                     created_at=to_text(created_at), message_id=mail.message_id)
+
+    def delete_sent_before(self, cutoff: datetime) -> int:
+        """Delete the rows of mails sent before ``cutoff`` (unsent mails always stay)."""
+        with self._write():
+            return OutboxMail.delete().where(OutboxMail.sent_at.is_null(False),
+                                             OutboxMail.sent_at < to_text(cutoff)).execute()
 
     def mark_sent(self, id: int, at: datetime) -> OutboxMail:
         with self._write():
@@ -104,15 +124,3 @@ class OutboxStore:
         with self._read():
             rows = list(OutboxMail.select().order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(n))
         return rows[::-1]
-
-    def close(self) -> None:
-        if not self.db.is_closed():
-            self.db.close()
-
-    close_database = close
-
-    def __enter__(self) -> "OutboxStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -9,14 +9,13 @@ power cut.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 import peewee
 
-from .database import BaseModel, RecordNotFound, RecordsError, open_database, to_text
+from .database import BaseModel, RecordNotFound, RecordsError, to_text
 from .retention import mask_number
+from .store import Store
 
 REASONS = ("no_answer", "busy", "closed", "requested")
 STATUSES = ("open", "in_progress", "closed")
@@ -65,22 +64,10 @@ def _choice(what: str, value, choices) -> None:
         raise ValueError(f"unknown ticket {what} {value!r}: expected one of {', '.join(choices)}")
 
 
-class TicketStore:
+class TicketStore(Store):
     """The callback tickets in the database at ``database_path``."""
 
-    def __init__(self, database_path):
-        self.path = Path(database_path)
-        self.db = open_database(self.path, [Ticket])
-
-    @contextmanager
-    def _write(self):
-        with self.db.bind_ctx([Ticket]), self.db.atomic():
-            yield
-
-    @contextmanager
-    def _read(self):
-        with self.db.bind_ctx([Ticket]):
-            yield
+    MODELS = (Ticket,)
 
     def _get(self, id) -> Ticket:
         number = ticket_id(id)
@@ -192,13 +179,3 @@ class TicketStore:
             if office is not None:
                 query = query.where(Ticket.office == office)
             return list(query.order_by(Ticket.opened_at, Ticket.id))
-
-    def close_database(self) -> None:  # ``close`` is the ticket's
-        if not self.db.is_closed():
-            self.db.close()
-
-    def __enter__(self) -> "TicketStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close_database()

@@ -3,7 +3,8 @@
 A message is stored file first: the WAV is written under a temporary name, fsynced and renamed
 into place before the index row is committed, so a power cut never leaves a row pointing at a
 half-written recording (at worst a complete file with no row, which is harmless). Deleting goes
-the other way round: the row first, then the file.
+the other way round: the row first, then the file once the deletion is committed. Inside a larger
+transaction (a message and its mail, ``Stores.run``) a file whose row is rolled back is removed.
 
 Files live under ``directory/<office>/`` and are named by the time received (UTC) and the row
 number, e.g. ``anagrafe/20261124T080000Z-17.wav``: a technician can find a message by hand, and
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,8 @@ import peewee
 from centralino.media.frames import SAMPLE_RATE_HZ
 from centralino.media.wavfile import WavError, read_wav, write_wav
 
-from .database import BaseModel, RecordNotFound, RecordsError, open_database, parse_time, to_text
+from .database import BaseModel, RecordNotFound, RecordsError, StorageError, parse_time, to_text
+from .store import Store
 
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 FILE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -77,23 +78,22 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class VoicemailStore:
+def _remove(path) -> None:
+    if path:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass  # a file that cannot be removed is an orphan, never a reason to keep the row
+
+
+class VoicemailStore(Store):
     """Messages of every office: files under ``directory``, index in the database at ``database_path``."""
 
-    def __init__(self, database_path, directory):
-        self.path = Path(database_path)
+    MODELS = (VoicemailMessage,)
+
+    def __init__(self, database_path, directory, **shared):
+        super().__init__(database_path, **shared)
         self.directory = Path(directory)
-        self.db = open_database(self.path, [VoicemailMessage])
-
-    @contextmanager
-    def _write(self):
-        with self.db.bind_ctx([VoicemailMessage]), self.db.atomic():
-            yield
-
-    @contextmanager
-    def _read(self):
-        with self.db.bind_ctx([VoicemailMessage]):
-            yield
 
     # -- writing
     def save(self, call_id: str, office: str, caller: str, received_at: datetime, samples) -> VoicemailMessage:
@@ -105,15 +105,22 @@ class VoicemailStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise RecordsError(f"{folder}: cannot create the voicemail folder ({err.strerror or err})") from None
+            raise StorageError(f"{folder}: cannot create the voicemail folder ({err.strerror or err})") from None
         stamp = to_text(received_at)
-        with self._write():
-            row = VoicemailMessage.create(call_id=call_id or "", office=office, caller=caller or "",
-                                          received_at=stamp, duration_s=round(len(samples) / SAMPLE_RATE_HZ, 3))
-            name = f"{parse_time(stamp).strftime(FILE_TIME_FORMAT)}-{row.id}.wav"
-            row.path = str(folder / name)
-            self._write_file(Path(row.path), samples)
-            row.save()
+        written = None
+        try:
+            with self._write():
+                row = VoicemailMessage.create(call_id=call_id or "", office=office, caller=caller or "",
+                                              received_at=stamp, duration_s=round(len(samples) / SAMPLE_RATE_HZ, 3))
+                name = f"{parse_time(stamp).strftime(FILE_TIME_FORMAT)}-{row.id}.wav"
+                row.path = str(folder / name)
+                self._write_file(Path(row.path), samples)
+                written = row.path
+                row.save()
+        except BaseException:
+            _remove(written)  # the row is not there: neither is its file
+            raise
+        self._on_rollback(lambda: _remove(written))
         return row
 
     @staticmethod
@@ -128,7 +135,7 @@ class VoicemailStore:
             _fsync_dir(path.parent)
         except OSError as err:
             partial.unlink(missing_ok=True)
-            raise RecordsError(f"{path}: cannot write the recording ({err.strerror or err})") from None
+            raise StorageError(f"{path}: cannot write the recording ({err.strerror or err})") from None
 
     def mark_heard(self, id, by: str, at: datetime) -> VoicemailMessage:
         """Record who listened first and when; hearing it again changes nothing."""
@@ -152,7 +159,7 @@ class VoicemailStore:
         with self._write():
             row = self._get(id)
             row.delete_instance()
-        self._remove_file(row.path)
+        self._after_commit(lambda: _remove(row.path))
         return row
 
     def purge_older_than(self, now: datetime, days: float) -> int:
@@ -163,17 +170,9 @@ class VoicemailStore:
         with self._write():
             rows = list(VoicemailMessage.select().where(VoicemailMessage.received_at < cutoff))
             VoicemailMessage.delete().where(VoicemailMessage.received_at < cutoff).execute()
-        for row in rows:
-            self._remove_file(row.path)
+        paths = [row.path for row in rows]
+        self._after_commit(lambda: [_remove(path) for path in paths])
         return len(rows)
-
-    @staticmethod
-    def _remove_file(path: str) -> None:
-        if path:
-            try:
-                Path(path).unlink(missing_ok=True)
-            except OSError:
-                pass  # a file that cannot be removed is an orphan, never a reason to keep the row
 
     # -- reading
     def _get(self, id) -> VoicemailMessage:
@@ -197,6 +196,11 @@ class VoicemailStore:
                 query = query.where(VoicemailMessage.heard_at.is_null())
             return list(query.order_by(VoicemailMessage.received_at, VoicemailMessage.id))
 
+    def indexed_paths(self) -> set[Path]:
+        """Every recording a row points at (resolved): the files housekeeping must not remove."""
+        with self._read():
+            return {Path(row.path).resolve() for row in VoicemailMessage.select(VoicemailMessage.path) if row.path}
+
     def next_unheard(self, office: str) -> VoicemailMessage | None:
         """The oldest message of ``office`` nobody has heard yet (what an office phone plays next)."""
         found = self.list(office=office, unheard=True)
@@ -217,15 +221,3 @@ class VoicemailStore:
             return Path(row.path).read_bytes()
         except OSError as err:
             raise RecordsError(f"voicemail message {row.id}: {row.path}: {err.strerror or err}") from None
-
-    def close(self) -> None:
-        if not self.db.is_closed():
-            self.db.close()
-
-    close_database = close  # the same name as the other stores
-
-    def __enter__(self) -> "VoicemailStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
