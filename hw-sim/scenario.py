@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from centralino.board import open_board
 from centralino.config.schema import load_settings
 from centralino.daemon import Daemon
-from centralino.records.cdr import CdrStore
+from centralino.records.stores import Stores
 
 from .board import SimBoard
 
@@ -33,6 +33,28 @@ DEFAULT_START = datetime(2026, 11, 24, 9, 0, tzinfo=ZoneInfo("Europe/Rome"))
 
 class ScenarioTimeout(AssertionError):
     """A scenario waited for something that did not happen."""
+
+
+class OnFile:
+    """One store of the scenario's database, used the way a test reads the file: every call goes
+    through the daemon's records writer (so it sees what was written before it), or straight to
+    the file once the daemon has stopped."""
+
+    def __init__(self, scenario: "Scenario", store: str):
+        self._scenario = scenario
+        self._store = store
+
+    def __getattr__(self, method: str):
+        store, scenario = self._store, self._scenario
+
+        def call(*args, **kwargs):
+            job = lambda st: getattr(getattr(st, store), method)(*args, **kwargs)  # noqa: E731
+            daemon = scenario.daemon
+            if daemon is not None and daemon.writer is not None:
+                return daemon.writer.submit(job).result(timeout=30)
+            with Stores.open(scenario.database) as stores:
+                return stores.run(job)
+        return call
 
 
 class Scenario:
@@ -59,8 +81,11 @@ class Scenario:
                        faults=self.faults)
         board = open_board(self.settings, "sim", clock=self.clock, sim=sim)
         self.world = sim
-        self.records = CdrStore(self.database)
-        self.daemon = Daemon(self.settings, board, self.records, clock=self.clock, wall_clock=self.wall_clock)
+        self.records = OnFile(self, "cdr")  # what the file holds (read after the writer caught up)
+        self.tickets = OnFile(self, "tickets")
+        self.voicemail = OnFile(self, "voicemail")
+        self.outbox = OnFile(self, "outbox")
+        self.daemon = Daemon(self.settings, board, self.database, clock=self.clock, wall_clock=self.wall_clock)
         self.finished: list = []  # the call.ended events, in order
         self.daemon.bus.subscribe("*", self._observe)
         await self.daemon.start()

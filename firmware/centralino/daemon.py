@@ -15,7 +15,6 @@ import logging
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 from centralino import __version__
 from centralino.calls.engine import Engine
@@ -28,21 +27,20 @@ from centralino.ops.leds import start_leds
 from centralino.ops.port_supervisor import PortSupervisor
 from centralino.ports import build_channels
 from centralino.records import housekeeping
-from centralino.records.outbox import OutboxStore
-from centralino.records.tickets import TicketStore
-from centralino.records.voicemail import VoicemailStore
+from centralino.records.call_log import CallLog
+from centralino.records.cdr import STOPPED_CAUSE
+from centralino.records.writer import RecordWriter
 from centralino.sip.service import SipService
 
 log = logging.getLogger("centralino.daemon")
 
-STOPPED_CAUSE = "daemon stopped during the call"
 
 
 class Daemon:
-    def __init__(self, settings, board, records, clock=None, wall_clock=None):
+    def __init__(self, settings, board, database, clock=None, wall_clock=None):
         self.settings = settings
         self.board = board
-        self.records = records
+        self.database = Path(database)  # ``run --database`` may override records.database
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self.bus = EventBus(self.clock)
@@ -59,19 +57,20 @@ class Daemon:
         self.gsm_watch = None  # ops/gsm_watch.py: what the console's `gsm` shows
         self.sip: SipService | None = None  # sip/service.py: trunk, registrar, SIP channels
         self.led_supervisor = None  # ops/leds.py: the status LEDs' patterns
-        database = Path(records.path)  # the CDRs' file (``run --database`` may override the setting)
-        self.tickets = TicketStore(database)
-        self.voicemail = VoicemailStore(database, database.parent / "voicemail")
-        self.mailer = Mailer(settings.mail, OutboxStore(database), self.wall_clock) if settings.mail else None
+        self.writer: RecordWriter | None = None  # the one writer of the database (records/writer.py)
+        self.call_log: CallLog | None = None
+        self.mailer: Mailer | None = None
         self._mailer_task: asyncio.Task | None = None
-        self._call_log = _CallLog(self.bus, records)
 
     async def start(self) -> None:
         began = self.clock()
-        self.recovered_calls = self.records.recover_interrupted(self.wall_clock())
-        if self.recovered_calls:
-            log.warning("%d call(s) were cut by the last stop and are recorded as interrupted",
-                        self.recovered_calls)
+        # The records come first but never stand in the way: a database that cannot be opened or
+        # written degrades to memory (records.degraded) and the switchboard starts all the same.
+        self.writer = RecordWriter(self.database, self.database.parent / "voicemail", wall_clock=self.wall_clock)
+        self.call_log = CallLog(self.bus, self.writer)
+        self.call_log.recover(self.wall_clock()).add_done_callback(self._recovered)
+        if self.settings.mail is not None:
+            self.mailer = Mailer(self.settings.mail, wall_clock=self.wall_clock, writer=self.writer)
         self.board.check_hat(self.settings.board.hat)
         await self.board.start()
         await self.board.reset_shared_lines()
@@ -88,8 +87,7 @@ class Daemon:
                 loop.add_reader(fd, channel.guarded, "interrupt", channel.service_interrupt)
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
-        stores = SimpleNamespace(voicemail=self.voicemail, tickets=self.tickets)
-        self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, stores, self.mailer)
+        self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
         self.engine = Engine(self.settings, self.channels, self.bus, self.clock, self.wall_clock, flows=self.flows)
         if self.sip is not None:
             self.sip.attach(self.engine)
@@ -107,11 +105,18 @@ class Daemon:
         self.ready_after_s = self.clock() - began
         if self.mailer is not None:
             self._mailer_task = asyncio.get_running_loop().create_task(self.mailer.run(), name="mailer")
-        self._housekeeping = housekeeping.start_daily(self.settings, self.wall_clock, self.records.path)  # privacy
+        self._housekeeping = housekeeping.start_daily(self.settings, self.wall_clock, writer=self.writer)  # privacy
         self.ready = True
         in_service = sum(ch.in_service for ch in self.channels.values())
         log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
                  len(self.channels), self.ready_after_s)
+
+    def _recovered(self, future) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.recovered_calls = future.result()
+            if self.recovered_calls:
+                log.warning("%d call(s) were cut by the last stop and are recorded as interrupted",
+                            self.recovered_calls)
 
     async def stop(self) -> None:
         self.ready = False
@@ -142,10 +147,10 @@ class Daemon:
         if self._mailer_task is not None:
             self._mailer_task.cancel()
             await asyncio.gather(self._mailer_task, return_exceptions=True)
-        for store in (self.tickets, self.voicemail, self.mailer.outbox if self.mailer else None):
-            if store is not None:
-                store.close_database()
-        self.records.close()
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)  # writes what it can, then stops
+        if self.call_log is not None:
+            self.call_log.close()
 
     def status(self) -> dict:
         return {"version": __version__, "ready": self.ready, "board": self.board.kind,
@@ -155,46 +160,5 @@ class Daemon:
                 "ports": [ch.status() for ch in self.channels.values()],
                 "media": self.media.status() if self.media else None,
                 "switchboard": self.engine.status() if self.engine else None,
-                "records": self._call_log.status(),
+                "records": self.call_log.status() if self.call_log else None,
                 "sip": self.sip.status() if self.sip else None}
-
-
-class _CallLog:
-    """The call records, written from the engine's events (the engine never waits for them)."""
-
-    def __init__(self, bus, cdr):
-        self.cdr = cdr
-        self.failures = 0
-        self.last_error: str | None = None
-        bus.subscribe("call.started", self._started)
-        bus.subscribe("call.updated", self._updated)
-        bus.subscribe("call.ended", self._ended)
-        bus.subscribe("call.discarded", lambda e: self._write(self.cdr.discard_call, e["call_id"]))
-
-    def _write(self, fn, *args, **kwargs) -> None:
-        try:
-            fn(*args, **kwargs)
-        except Exception as err:  # the record is lost, the call is not
-            self.failures += 1
-            self.last_error = f"{type(err).__name__}: {err}"
-            log.error("call record not written: %s", self.last_error)
-
-    def _started(self, event) -> None:
-        d = event.details
-        self._write(self.cdr.open_call, d["call_id"], started_at=d["started_at"], direction=d["direction"],
-                    caller=d["caller"], called=d["called"], ports=d["ports"], route=d["route"],
-                    emergency=d["emergency"], caller_name=d["caller_name"])
-
-    def _updated(self, event) -> None:
-        d = dict(event.details)
-        self._write(self.cdr.update_call, d.pop("call_id"), **d)
-
-    def _ended(self, event) -> None:
-        d = event.details
-        fields = {k: d[k] for k in ("answered_at", "route", "transfer_chain", "ports", "called", "caller",
-                                    "caller_name", "office", "queued_s", "overflowed") if k in d}
-        self._write(self.cdr.finish_call, d["call_id"], ended_at=d["ended_at"], disposition=d["disposition"],
-                    cause=d["cause"], **fields)
-
-    def status(self) -> dict:
-        return {"failures": self.failures, "last_error": self.last_error}

@@ -42,9 +42,9 @@ def test_the_office_gets_the_voicemail_and_the_callback_by_mail(tmp_path):
             await press(s, second, "1")
             await finished(s, 2)
             await s.daemon.mailer.flush()
-            message = s.daemon.voicemail.list()[0]
-            ids = {row.message_id for row in s.daemon.mailer.outbox.list()}
-            return list(inbox.messages), s.daemon.voicemail.wav_bytes(message.id), ids
+            message = s.voicemail.list()[0]
+            ids = {row.message_id for row in s.outbox.list()}
+            return list(inbox.messages), s.voicemail.wav_bytes(message.id), ids
         finally:
             server.close()
 

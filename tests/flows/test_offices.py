@@ -82,8 +82,8 @@ def test_outside_the_hours_the_caller_hears_hours_and_email_then_leaves_a_messag
         citizen.hang_up()
         await s.until(lambda: len(s.finished) == 1, "the call ends")
         await s.wait(0.5)  # the segreteria stores the message as the caller hangs up
-        messages = s.daemon.voicemail.list(office="anagrafe")
-        audio = s.daemon.voicemail.samples(messages[0].id) if messages else np.zeros(0)
+        messages = s.voicemail.list(office="anagrafe")
+        audio = s.voicemail.samples(messages[0].id) if messages else np.zeros(0)
         return citizen.heard(t0), s.records.last(1)[0], messages, audio, citizen.voice.frequency_hz
 
     heard, row, messages, audio, voice_hz = play(tmp_path, story, start_at=evening)
@@ -119,7 +119,7 @@ def test_closed_office_offers_a_callback_which_opens_a_ticket(tmp_path):
             citizen.heard(t0), "richiamata_offerta"), "the callback offer", timeout_s=60)
         await press(s, citizen, "1")
         await s.until(lambda: len(s.finished) == 1, "the voce guida says goodbye", timeout_s=60)
-        return citizen.heard(t0), s.daemon.tickets.list(), s.records.last(1)[0]
+        return citizen.heard(t0), s.tickets.list(), s.records.last(1)[0]
 
     heard, tickets, row = play(tmp_path, story)
     assert EARS.sequence(heard, ["ufficio_chiuso", "richiamata_offerta", "richiamata_conferma",

@@ -80,7 +80,7 @@ def test_a_message_left_at_night_is_heard_from_an_office_phone_and_marked(tmp_pa
         await finished(s, 1)
         await s.wait(0.5)
         heard = await _feature(s, "203", "*98", seconds=20.0)
-        return heard, citizen.voice.frequency_hz, s.daemon.voicemail.list()
+        return heard, citizen.voice.frequency_hz, s.voicemail.list()
 
     heard, voice_hz, messages = play(tmp_path, story, start_at=evening)
     assert EARS.sequence(heard, phrase("avete", ["un nuovo messaggio"], "fine_messaggi"))
@@ -91,16 +91,16 @@ def test_a_message_left_at_night_is_heard_from_an_office_phone_and_marked(tmp_pa
 def test_the_next_callback_calls_the_citizen_and_closes_the_ticket(tmp_path):
     async def story(s):
         citizen = s.remote("3339876543")
-        ticket = s.daemon.tickets.open_ticket("c1", "3339876543", "anagrafe", s.wall_clock(), "1", "no_answer")
+        ticket = s.tickets.open_ticket("c1", "3339876543", "anagrafe", s.wall_clock(), "1", "no_answer")
         desk = s.phone("202")
         await lift_and_dial(s, "202", "*97")
         await s.until(lambda: citizen.in_call and citizen.call.answered, "the citizen answers", timeout_s=30)
-        in_progress = s.daemon.tickets.get(ticket.id).status
+        in_progress = s.tickets.get(ticket.id).status
         since = await listen(s)
         talked = hears(citizen.heard(since), desk.voice.frequency_hz)
         desk.on_hook()
-        await s.until(lambda: s.daemon.tickets.get(ticket.id).status == "closed", "the ticket closes")
-        return in_progress, talked, s.daemon.tickets.get(ticket.id)
+        await s.until(lambda: s.tickets.get(ticket.id).status == "closed", "the ticket closes")
+        return in_progress, talked, s.tickets.get(ticket.id)
 
     in_progress, talked, ticket = play(tmp_path, story)
     assert in_progress == "in_progress" and talked
@@ -117,14 +117,14 @@ def test_no_pending_callback_is_said_so(tmp_path):
 def test_a_callback_nobody_answers_goes_back_to_the_pending_ones(tmp_path):
     async def story(s):
         s.remote("3339876543", answer_after_s=600.0)
-        ticket = s.daemon.tickets.open_ticket("c1", "3339876543", "anagrafe", s.wall_clock(), "1", "busy")
+        ticket = s.tickets.open_ticket("c1", "3339876543", "anagrafe", s.wall_clock(), "1", "busy")
         desk = s.phone("202")
         await lift_and_dial(s, "202", "*97")
-        await s.until(lambda: s.daemon.tickets.get(ticket.id).status == "in_progress", "the ticket is taken")
+        await s.until(lambda: s.tickets.get(ticket.id).status == "in_progress", "the ticket is taken")
         await s.wait(10.0)
         desk.on_hook()
-        await s.until(lambda: s.daemon.tickets.get(ticket.id).status != "in_progress", "the ticket is released")
-        return s.daemon.tickets.get(ticket.id), s.daemon.tickets.next_pending("anagrafe")
+        await s.until(lambda: s.tickets.get(ticket.id).status != "in_progress", "the ticket is released")
+        return s.tickets.get(ticket.id), s.tickets.next_pending("anagrafe")
 
     ticket, pending = play(tmp_path, story)
     assert ticket.status == "open" and pending.id == ticket.id

@@ -25,7 +25,7 @@ def tone(freq_hz: float, seconds: float) -> np.ndarray:
 
 def test_tickets_list_and_close(tmp_path, caplog):
     async def story(s, client, ctx):
-        tickets, now = s.daemon.tickets, s.wall_clock()
+        tickets, now = s.tickets, s.wall_clock()
         tickets.open_ticket("c1", "3331111111", "anagrafe", now, "1", "busy")
         tickets.open_ticket("c2", "3332222222", "tributi", now + timedelta(minutes=1), "2", "no_answer")
         tickets.open_ticket("c3", "3333333333", "anagrafe", now + timedelta(minutes=2), "1", "closed")
@@ -73,7 +73,7 @@ def test_tickets_list_and_close(tmp_path, caplog):
 
 def test_voicemail_list_heard_delete(tmp_path, caplog):
     async def story(s, client, ctx):
-        vm, now = s.daemon.voicemail, s.wall_clock()
+        vm, now = s.voicemail, s.wall_clock()
         a = vm.save("c1", "anagrafe", "3331111111", now, tone(500, 1.0))
         vm.save("c2", "tributi", "3332222222", now + timedelta(minutes=1), tone(600, 2.0))
         vm.save("c3", "anagrafe", "", now + timedelta(minutes=2), tone(700, 0.5))
@@ -129,15 +129,14 @@ def test_the_daemon_runs_the_mailer_only_with_a_mail_section(tmp_path):
 
     async def main():
         async with Scenario(base, tmp_path / "plain") as s:
-            plain = (s.daemon.mailer, s.daemon.flows.tickets is s.daemon.tickets,
-                     s.daemon.flows.voicemail is s.daemon.voicemail)
+            plain = (s.daemon.mailer, s.daemon.flows.records is s.daemon.writer, s.daemon.writer is not None)
         s = Scenario(dataclasses.replace(base, mail=mail), tmp_path / "mail")
         await s.start()
         daemon = s.daemon
         task = daemon._mailer_task
         running = task is not None and not task.done() and s.daemon.flows.mailer is daemon.mailer
         await s.stop()
-        return plain, running, task.cancelled(), daemon.mailer.outbox.db.is_closed()
+        return plain, running, task.cancelled(), daemon.writer.status()["state"] == "closed"
 
     plain, running, cancelled, closed = run(main)
     assert plain == (None, True, True)

@@ -33,7 +33,6 @@ def run(args) -> int:
     from centralino.ops.control import DEFAULT_SOCKET, ControlError, ControlServer
     from centralino.ops.logbuffer import RingBufferHandler
     from centralino.ops.systemd import Notifier, ServiceSupervision
-    from centralino.records.cdr import CdrStore
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -47,9 +46,8 @@ def run(args) -> int:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        records = CdrStore(database)
         board = open_board(settings, args.board, clock=loop.time)
-        daemon = Daemon(settings, board, records, clock=loop.time)
+        daemon = Daemon(settings, board, database, clock=loop.time)
         service = ServiceSupervision(Notifier(clock=loop.time))
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

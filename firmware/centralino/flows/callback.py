@@ -8,8 +8,13 @@ ticket is closed when the citizen answers that call (reopened when they do not).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+
+from centralino.records.writer import RecordsKept
+
+from .office_mail import callback_with_mail
 
 log = logging.getLogger("centralino.flows")
 
@@ -37,25 +42,22 @@ class CallbackDesk:
             self._unsubscribe()
 
     def _call_ended(self, event) -> None:
-        ticket, tickets = event.get("ticket_id"), self.host.tickets
-        if ticket is None or tickets is None:
+        ticket, records = event.get("ticket_id"), self.host.records
+        if ticket is None or records is None:
             return
-        by = event.get("caller", "")
-        try:
-            if event.get("answered_at") is not None:
-                tickets.close(ticket, by, self.host.wall_clock(), note="richiamato")
-                self.host.bus.publish("engine.callback-closed", ticket=ticket, by=by)
-            else:
-                tickets.reopen(ticket, by, self.host.wall_clock())
-                self.host.bus.publish("engine.callback-reopened", ticket=ticket)
-        except Exception:
-            log.exception("callback ticket %s could not be updated", ticket)
+        by, now = event.get("caller", ""), self.host.wall_clock()
+        if event.get("answered_at") is not None:
+            records.submit(lambda st: st.tickets.close(ticket, by, now, note="richiamato"))
+            self.host.bus.publish("engine.callback-closed", ticket=ticket, by=by)
+        else:
+            records.submit(lambda st: st.tickets.reopen(ticket, by, now))
+            self.host.bus.publish("engine.callback-reopened", ticket=ticket)
 
 
 async def offer_callback(flow, office, reason: str) -> bool:
     """True when a callback was booked (the caller heard so); False when declined or impossible."""
     host, ctx, session = flow.host, flow.ctx, flow.session
-    if host.tickets is None:
+    if host.records is None:
         return False
     session.forget_keys()
     key = await session.say("richiamata_offerta")
@@ -74,14 +76,17 @@ async def offer_callback(flow, office, reason: str) -> bool:
         number = keyed
     opened = ctx.wall_clock()
     path = ">".join(flow.menu_path)
-    ticket = host.tickets.open_ticket(ctx.call_id, number, office.name, opened, path, reason)
+    job = callback_with_mail(host.mailer, office.name, office.email, ctx.call_id, number, opened, path, reason,
+                             ctx.timezone)
+    future = host.records.submit(job)
+    future.add_done_callback(host.mail_sent_soon)
     ctx.record(outcome="callback")
-    ctx.step(f"callback:{ticket.id}")
-    ctx.note("callback", office=office.name, ticket=ticket.id, number=number)
-    if host.mailer is not None and office.email:
-        from .mailer import callback_mail
-
-        host.mailer.queue(*callback_mail(office.name, office.email, ticket.id, number,
-                                         opened.astimezone(ctx.timezone), path, reason))
+    try:
+        ticket = await asyncio.wrap_future(future)
+        ctx.step(f"callback:{ticket.id}")
+        ctx.note("callback", office=office.name, ticket=ticket.id, number=number)
+    except RecordsKept:  # the database cannot be written now: the ticket is kept and written later
+        ctx.step("callback:kept")
+        ctx.note("callback", office=office.name, ticket="kept", number=number)
     await session.say("richiamata_conferma", [number], "richiamata_registrata", barge_in=False)
     return True

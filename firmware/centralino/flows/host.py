@@ -12,7 +12,9 @@ context (calls/context.py) and a ``Session`` for audio and keys; whatever it rai
 call only: the caller is offered to the operators, or hung up, and the switchboard goes on.
 
 The host also holds what flows share: the phrase library, the calendar, the offices' queues, and
-the stores (voicemail, tickets) and mailer the daemon hands over.
+the records writer (voicemail, tickets: records/writer.py) and mailer the daemon hands over. A
+flow never writes the database itself: it hands a job to the writer, which keeps it in memory
+while the file cannot be written, so a full disk costs a record, never a caller's call.
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ class FlowKind:
 
 
 class FlowHost:
-    def __init__(self, settings, bus, clock, wall_clock, stores=None, mailer=None):
+    def __init__(self, settings, bus, clock, wall_clock, records=None, mailer=None):
         self.settings = settings
         self.bus = bus
         self.clock = clock
         self.wall_clock = wall_clock
-        self.stores = stores  # .voicemail and .tickets (records), or None
+        self.records = records  # the RecordWriter, or None (an engine test without records)
         self.mailer = mailer
         self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
         self.calendar = settings.calendar()
@@ -165,13 +167,10 @@ class FlowHost:
             self.engine.note("service-mode", mode=mode or "auto", by=by)
         self.bus.publish("service.mode", mode=mode or "auto", by=by)
 
-    @property
-    def voicemail(self):
-        return getattr(self.stores, "voicemail", None)
-
-    @property
-    def tickets(self):
-        return getattr(self.stores, "tickets", None)
+    def mail_sent_soon(self, future=None) -> None:
+        """A job that queued a mail is done: the mailer looks at the outbox now."""
+        if self.mailer is not None:
+            self.mailer.wake()
 
     def status(self) -> dict:
         parts = {"service_mode": self.calendar.override or "auto",

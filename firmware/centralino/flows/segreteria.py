@@ -13,6 +13,7 @@ import numpy as np
 
 from centralino.media.frames import SAMPLE_RATE_HZ
 
+from .office_mail import voicemail_with_mail
 from .session import beep
 
 log = logging.getLogger("centralino.flows")
@@ -23,7 +24,7 @@ MIN_MESSAGE_S = 1.0  # shorter is a hang-up, not a message
 async def leave_voicemail(flow, office) -> None:
     host, ctx, session = flow.host, flow.ctx, flow.session
     ctx.step(f"voicemail:{office.name}")
-    if host.voicemail is None:
+    if host.records is None:
         log.error("call %s: no voicemail store; the caller hears goodbye", ctx.call_id)
         return
     if not ctx.fact("office"):
@@ -53,17 +54,10 @@ def _store(host, ctx, office, audio: np.ndarray) -> None:
         return
     ctx.record(outcome="voicemail")
     received = ctx.wall_clock()
-    try:
-        message = host.voicemail.save(ctx.call_id, office.name, ctx.caller, received, audio)
-    except Exception:
-        log.exception("call %s: the voicemail could not be stored", ctx.call_id)
-        return
+    # the message, its mail and its mailed mark in one transaction, off the loop (also on the
+    # hang-up path, where nothing may be awaited)
+    job = voicemail_with_mail(host.mailer, office.name, office.email, ctx.call_id, ctx.caller, received,
+                              audio, ctx.timezone)
+    host.records.submit(job, size_bytes=job.size_bytes).add_done_callback(host.mail_sent_soon)
     ctx.note("voicemail", office=office.name, caller=ctx.caller or "(unknown)",
              seconds=round(len(audio) / SAMPLE_RATE_HZ, 1))
-    if host.mailer is not None and office.email:
-        from .mailer import voicemail_mail
-
-        local = received.astimezone(ctx.timezone)
-        host.mailer.queue(*voicemail_mail(office.name, office.email, ctx.caller, local,
-                                          len(audio) / SAMPLE_RATE_HZ, host.voicemail.wav_bytes(message.id)))
-        host.voicemail.mark_mailed(message.id, received)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+from centralino.records.database import RecordsError
+
 log = logging.getLogger("centralino.flows")
 
 MODES = {"day_mode": ("day", "servizio_giorno"), "night_mode": ("night", "servizio_notte"),
@@ -52,16 +54,24 @@ async def run_feature(host, ctx, session, feature: str) -> None:
     ctx.done()  # busy tone until the phone is hung up (unless it is now calling a citizen back)
 
 
+async def _read(host, job, default):
+    """A read through the records writer; ``default`` while the database cannot be read."""
+    try:
+        return await host.records.run(job, keep=False)
+    except RecordsError as err:
+        log.warning("records unavailable to a staff phone: %s", err)
+        return default
+
+
 async def _listen_to_messages(host, ctx, session) -> None:
     station = ctx.station
-    if host.voicemail is None:
-        await session.say("nessun_messaggio", barge_in=False)
-        return
     offices = [o.name for o in offices_of(ctx.settings, station)] or ([None] if station.operator else [])
-    messages = []
-    for office in offices:
-        messages += host.voicemail.list(office=office, unheard=True)
-    messages.sort(key=lambda m: m.received_at)
+
+    def unheard(st):
+        found = [m for office in offices for m in st.voicemail.list(office=office, unheard=True)]
+        return sorted(found, key=lambda m: m.received_at)
+
+    messages = await _read(host, unheard, []) if host.records is not None else []
     if not messages:
         await session.say("nessun_messaggio", barge_in=False)
         return
@@ -72,24 +82,35 @@ async def _listen_to_messages(host, ctx, session) -> None:
         if index:
             await session.say("messaggio_seguente", barge_in=False)
         session.forget_keys()
-        await session.play(host.voicemail.samples(message.id), barge_in=True, name=f"voicemail:{message.id}")
-        host.voicemail.mark_heard(message.id, station.number, ctx.wall_clock())
+        samples = await _read(host, lambda st, m=message.id: st.voicemail.samples(m), None)
+        if samples is None:
+            continue
+        await session.play(samples, barge_in=True, name=f"voicemail:{message.id}")
+        now = ctx.wall_clock()
+        host.records.submit(lambda st, m=message.id: st.voicemail.mark_heard(m, station.number, now))
         ctx.note("voicemail-heard", ext=station.number, message=message.id)
     await session.say("fine_messaggi", barge_in=False)
 
 
 async def _next_callback(host, ctx, session) -> None:
-    station, tickets = ctx.station, host.tickets
-    if tickets is None:
+    station = ctx.station
+    offices = [o.name for o in offices_of(ctx.settings, station)]
+    everyone = [o.name for o in ctx.settings.offices] if station.operator else []
+    now = ctx.wall_clock()
+
+    def take_oldest(st):
+        """One job: two operators dialling at once cannot take the same ticket."""
+        for names in (offices, everyone):
+            pending = [t for name in names if (t := st.tickets.next_pending(name)) is not None]
+            if pending:
+                ticket = min(pending, key=lambda t: t.opened_at)
+                st.tickets.take(ticket.id, station.number, now)
+                return ticket
+        return None
+
+    ticket = await _read(host, take_oldest, None) if host.records is not None else None
+    if ticket is None:
         await session.say("nessuna_richiamata", barge_in=False)
         return
-    pending = [t for o in offices_of(ctx.settings, station) if (t := tickets.next_pending(o.name)) is not None]
-    if station.operator and not pending:
-        pending = [t for t in (tickets.next_pending(o.name) for o in ctx.settings.offices) if t is not None]
-    if not pending:
-        await session.say("nessuna_richiamata", barge_in=False)
-        return
-    ticket = min(pending, key=lambda t: t.opened_at)
-    tickets.take(ticket.id, station.number, ctx.wall_clock())
     ctx.note("callback-taken", ext=station.number, ticket=ticket.id)
     ctx.call_outside(ticket.caller, ticket_id=ticket.id, office=ticket.office)

@@ -153,10 +153,18 @@ def calls(ctx: ControlContext, args: list[str]):
 
 @command("cdr", "cdr [N]", f"the last N call records (default {CDR_DEFAULT}, at most {CDR_MAX})",
          max_args=1)
-def cdr(ctx: ControlContext, args: list[str]):
+async def cdr(ctx: ControlContext, args: list[str]):
+    """From the file; while it cannot be read, the calls this daemon finished, from memory."""
+    from centralino.records.database import RecordsError
+
     n = _count(COMMANDS["cdr"], args, CDR_DEFAULT, CDR_MAX)
-    return {"timezone": ctx.daemon.settings.comune.timezone,
-            "records": [row.as_dict() for row in ctx.daemon.records.last(n)]}
+    answer = {"timezone": ctx.daemon.settings.comune.timezone}
+    try:
+        rows = await ctx.daemon.writer.run(lambda st: st.cdr.last(n), keep=False)
+    except RecordsError as err:
+        rows = ctx.daemon.call_log.recent(n)
+        answer["note"] = f"records not readable ({err}); the last calls from memory"
+    return {**answer, "records": [row.as_dict() for row in rows]}
 
 
 async def _check(ctx: ControlContext):

@@ -1,13 +1,16 @@
 """Console commands for the offices' work: callback tickets and the segreteria's messages.
 
 Registered into ``commands.COMMANDS`` when that module is imported (its last line imports this
-one). They use ``ctx.daemon.tickets`` and ``ctx.daemon.voicemail``; times go back as the stored
-UTC text with the comune's ``timezone``, like ``cdr``, and the console shows them locally.
+one). They read and write through the daemon's records writer (``ctx.daemon.writer``), never on
+the loop that carries calls; a change made while the database cannot be written is kept in
+memory and said so. Times go back as the stored UTC text with the comune's ``timezone``, like
+``cdr``, and the console shows them locally.
 """
 
 from __future__ import annotations
 
 from centralino.records.database import RecordsError
+from centralino.records.writer import RecordsKept
 from centralino.records.tickets import TicketError, ticket_id
 from centralino.records.voicemail import message_id
 
@@ -47,18 +50,29 @@ def _answer(ctx: ControlContext, key: str, rows: list, **extra) -> dict:
     return {"timezone": ctx.daemon.settings.comune.timezone, **extra, key: [r.as_dict() for r in rows]}
 
 
-def _store_error(cmd: str, err: RecordsError, store) -> CommandError:
+def _store_error(cmd: str, err: RecordsError, ctx: ControlContext) -> CommandError:
     """A store's message without the database path (the technician knows which database)."""
-    return CommandError(f"{cmd}: {str(err).removeprefix(f'{store.path}: ')}")
+    return CommandError(f"{cmd}: {str(err).removeprefix(f'{ctx.daemon.writer.path}: ')}")
+
+
+async def _records(ctx: ControlContext, cmd: str, job, keep: bool = True):
+    """``job(stores)`` through the writer; a store's refusal becomes the command's error."""
+    try:
+        return await ctx.daemon.writer.run(job, keep=keep)
+    except RecordsKept as err:
+        raise CommandError(f"{cmd}: the database cannot be written now; the change is kept in memory "
+                           "and written when it can be") from err
+    except (TicketError, RecordsError) as err:
+        raise _store_error(cmd, err, ctx) from None
 
 
 @command("tickets", "tickets [open|all|OFFICE]", "callback tickets: still to do (default), all, or one office's",
          details="open (the default): tickets not closed yet, in progress included.\n"
                  f"all: every ticket (the newest {LIST_MAX}). OFFICE: that office's tickets not closed yet.",
          max_args=1)
-def tickets(ctx: ControlContext, args: list[str]):
+async def tickets(ctx: ControlContext, args: list[str]):
     which = args[0] if args else "open"
-    rows = ctx.daemon.tickets.list()
+    rows = await _records(ctx, "tickets", lambda st: st.tickets.list(), keep=False)
     if which == "all":
         return _answer(ctx, "tickets", _newest(rows), which="all")
     if which != "open":
@@ -69,40 +83,34 @@ def tickets(ctx: ControlContext, args: list[str]):
 
 @command("ticket close", "ticket close N [NOTE...]", "close callback ticket N, with an optional note",
          max_args=1 + NOTE_WORDS_MAX, audited=True)
-def ticket_close(ctx: ControlContext, args: list[str]):
+async def ticket_close(ctx: ControlContext, args: list[str]):
     number = _number("ticket close", args, ticket_id)
-    try:
-        row = ctx.daemon.tickets.close(number, CONSOLE_USER, ctx.daemon.wall_clock(), " ".join(args[1:]))
-    except (TicketError, RecordsError) as err:
-        raise _store_error("ticket close", err, ctx.daemon.tickets) from None
+    now, note = ctx.daemon.wall_clock(), " ".join(args[1:])
+    row = await _records(ctx, "ticket close", lambda st: st.tickets.close(number, CONSOLE_USER, now, note))
     return row.as_dict()
 
 
 @command("voicemail", "voicemail [OFFICE]", "the segreteria's messages, of every office or of one",
          details=f"The newest {LIST_MAX}; heard_at is empty for a message nobody has listened to.", max_args=1)
-def voicemail(ctx: ControlContext, args: list[str]):
+async def voicemail(ctx: ControlContext, args: list[str]):
     office = _office(ctx, args[0], "voicemail") if args else None
-    rows = ctx.daemon.voicemail.list(office=office)
+    rows = await _records(ctx, "voicemail", lambda st: st.voicemail.list(office=office), keep=False)
     return _answer(ctx, "messages", _newest(rows), unheard=sum(r.heard_at is None for r in rows))
 
 
 @command("voicemail heard", "voicemail heard N", "mark message N as listened to", max_args=1, audited=True)
-def voicemail_heard(ctx: ControlContext, args: list[str]):
+async def voicemail_heard(ctx: ControlContext, args: list[str]):
     number = _number("voicemail heard", args, message_id)
-    try:
-        return ctx.daemon.voicemail.mark_heard(number, CONSOLE_USER, ctx.daemon.wall_clock()).as_dict()
-    except RecordsError as err:
-        raise _store_error("voicemail heard", err, ctx.daemon.voicemail) from None
+    now = ctx.daemon.wall_clock()
+    row = await _records(ctx, "voicemail heard", lambda st: st.voicemail.mark_heard(number, CONSOLE_USER, now))
+    return row.as_dict()
 
 
 @command("voicemail delete", "voicemail delete N", "delete message N and its recording", max_args=1,
          audited=True)
-def voicemail_delete(ctx: ControlContext, args: list[str]):
+async def voicemail_delete(ctx: ControlContext, args: list[str]):
     number = _number("voicemail delete", args, message_id)
-    try:
-        row = ctx.daemon.voicemail.delete(number)
-    except RecordsError as err:
-        raise _store_error("voicemail delete", err, ctx.daemon.voicemail) from None
+    row = await _records(ctx, "voicemail delete", lambda st: st.voicemail.delete(number))
     return {"deleted": row.id, "office": row.office, "received_at": row.received_at}
 
 
