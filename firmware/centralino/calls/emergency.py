@@ -11,8 +11,9 @@ by default PSTN, then GSM, then the SIP trunk):
 A path that fails while the call is being placed is left and the next one tried: a PSTN line
 dead once seized or without dial tone, the modem's ``+CME ERROR`` (after one retry by the driver),
 a SIP refusal or timeout, a far end that hangs up or gives busy before answering, a port whose
-hardware fails, or no ringback within ``ATTEMPT_TIMEOUT_S``. Every path gets ``ROUNDS`` tries
-before the caller hears congestion. Nothing else stands in front: the record (``call.started``)
+hardware fails, or no ringback within ``ATTEMPT_TIMEOUT_S``. When every path has been tried, the
+router looks again every ``RETRY_PAUSE_S`` (a modem recovering from a hang, a line plugged back)
+for ``SEARCH_FOR_S``, the caller hearing ringback meanwhile, before the caller hears congestion. Nothing else stands in front: the record (``call.started``)
 is published only once the number is on its way, and LEDs, console and records hear of it on
 the event bus. The time from the caller's last digit to the far end ringing is published with
 ``emergency.ringing`` (the figure the fault-matrix bench reports).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 
 from centralino.channels import events as ev
+from centralino.channels.sources import tone
 
 from .causes import Cause
 
@@ -30,8 +32,8 @@ log = logging.getLogger("centralino.emergency")
 
 DEFAULT_ORDER = ("fxo", "gsm", "sip")
 ATTEMPT_TIMEOUT_S = 20.0  # no ringback nor answer by then: try the next path (if there is one)
-ROUNDS = 2  # how many times every path is tried before giving up
-RETRY_PAUSE_S = 1.0  # between rounds: a path may come back (a modem that was mid-recovery)
+SEARCH_FOR_S = 120.0  # keep looking for a path this long (from the first attempt) before giving up
+RETRY_PAUSE_S = 2.0  # between rounds: a path may come back (a modem that was mid-recovery)
 KEY_GAP_S = 3.0  # keys pressed in the voce guida closer than this count as one number
 
 
@@ -148,6 +150,7 @@ class EmergencyAttempt:
         self.call = call
         self.number = number
         self.last_digit_s = last_digit_s
+        self.started_s = router.engine.clock()
         self.round = 1
         self.tried: list = []
         self.line = None
@@ -160,9 +163,11 @@ class EmergencyAttempt:
             return
         line = self.router.pick(self.tried) or self.router.preempt(self.tried)
         if line is None:
-            if self.round < ROUNDS:
+            if engine.clock() - self.started_s < SEARCH_FOR_S:
                 self.round += 1
                 self.tried = []
+                if self.round == 2:
+                    call.origin.play(tone("ringback"))  # the call is being placed: not silence
                 engine.note("emergency-retry", call=call.id[:8], number=self.number, round=self.round)
                 engine.after(RETRY_PAUSE_S, self.next_path, owner=call, what="emergency retry")
                 return
@@ -179,6 +184,7 @@ class EmergencyAttempt:
     def use(self, line) -> None:
         engine, call = self.engine, self.call
         self.line = line
+        call.origin.play(None)
         call.route.append(f"line:{line.name}")
         call.use_port(line.name)
         call.outside_line = line

@@ -29,6 +29,10 @@ RELEASE_GUARD_S = 1.0
 REJECT_HOLD_S = 0.3          # off hook this long to take, then drop, a ringing call
 SPEECH_LEVEL_DBM0 = -45.0    # a frame louder than this that is not a 425 Hz tone counts as speech
 SPEECH_FRAMES_TO_ANSWER = 5  # 100 ms of speech after dialling: the far end answered
+# Italian ringback is 1 s of 425 Hz, busy 0.5 s, congestion 0.2 s and dial tone's longest burst
+# 0.6 s: 0.8 s of unbroken tone after dialling can only be the far end ringing, said at once
+# instead of after the two whole 5 s cadences the general detector needs.
+RINGBACK_ON_FRAMES = 40
 LOOP_CHECK_S = 0.3           # after seizure: no loop current by then means a dead line
 LOOP_CURRENT_MIN_MA = 5.0    # below this the exchange is not feeding the loop (the DAA's drop threshold)
 TONE_HZ = 425.0
@@ -74,6 +78,8 @@ class FxoChannel(Channel):
         self._speech_frames = 0
         self._tone_frames = 0
         self._strict = False  # fail (DialFailed) without dial tone, instead of dialling blind
+        self._tone_run = 0  # frames of unbroken 425 Hz while the call goes out
+        self._ringback_said = False
         self._loop_checked = False
 
     @property
@@ -115,6 +121,8 @@ class FxoChannel(Channel):
         self._tone_frames = 0
         self._strict = strict
         self._loop_checked = False
+        self._tone_run = 0
+        self._ringback_said = False
         if self.state == "rejecting":
             return
         if self.clock() - self._released_at < RELEASE_GUARD_S:
@@ -205,6 +213,10 @@ class FxoChannel(Channel):
                     and "busy_tone" in self.hangup_detect:
                 self.emit(ev.RemoteHangup("busy_tone", now))
         if self.state == "outgoing":
+            self._tone_run = self._tone_run + 1 if _is_tone(frame) else 0
+            if self._tone_run == RINGBACK_ON_FRAMES and not self._ringback_said:
+                self._ringback_said = True
+                self.emit(ev.Progress("ringback", now))
             self._speech_frames = self._speech_frames + 1 if _is_speech(frame) else 0
             if self._speech_frames >= SPEECH_FRAMES_TO_ANSWER:
                 self.state = "connected"
