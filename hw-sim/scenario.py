@@ -117,12 +117,16 @@ class Scenario:
         failover = self.daemon.flows.lookup("failover")
         return failover.monitor if failover is not None else None
 
-    def station_state(self, extension: str) -> str:
-        """What the extension's phone is doing, as the console's status shows it."""
-        for station in self.daemon.status()["switchboard"]["stations"]:
+    def station(self, extension: str) -> dict:
+        """The extension as the console's status shows it (state, logged_in, in_service...)."""
+        for station in self.engine.status()["stations"]:
             if station["number"] == extension:
-                return station["state"]
+                return station
         raise KeyError(f"no extension {extension!r}")
+
+    def station_state(self, extension: str) -> str:
+        """What the extension's phone is doing: idle, ringing, dialling, talking..."""
+        return self.station(extension)["state"]
 
     # -- the world
     def phone(self, extension_or_port: str):

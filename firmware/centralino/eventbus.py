@@ -38,6 +38,7 @@ KINDS = {
     "emergency.failed": "call_id, number, reason (no path left)",
     "records.degraded": "reason, pending (records kept in memory)",
     "records.restored": "written (records written from memory)",
+    "records.moved_aside": "reason, moved_to (a damaged database renamed, never overwritten)",
     "failover.changed": "active, reason",
     "service.mode": "mode, by",
     "engine.*": "the engine's live log: dialled, ringing, answered, ended, hold, transfer...",

@@ -77,7 +77,7 @@ async def connect(s: Scenario, caller: str, callee: str):
     """An answered internal call from ``caller`` to ``callee``; returns both phones."""
     a, b = await ring(s, caller, callee)
     b.off_hook()
-    await s.until(lambda: s.switchboard.stations[callee].state == "talking", f"{callee} talks")
+    await s.until(lambda: s.station_state(callee) == "talking", f"{callee} talks")
     return a, b
 
 

@@ -15,7 +15,7 @@ def test_callee_hanging_up_first_gives_the_caller_busy_tone(tmp_path):
         rows = await finished(s, 1)
         since = s.clock()
         await s.wait(TONE_LISTEN_S)
-        return a.heard(since), rows[-1], s.switchboard.stations["201"].state
+        return a.heard(since), rows[-1], s.station_state("201")
 
     heard, row, state = play(tmp_path, story)
     assert "busy" in tones(heard)
@@ -29,7 +29,7 @@ def test_caller_hanging_up_while_it_rings_stops_the_ringing(tmp_path):
         await s.wait(2.0)
         a.on_hook()
         rows = await finished(s, 1)
-        return rows[-1], await rings_no_more(s, b), s.switchboard.stations["203"].state
+        return rows[-1], await rings_no_more(s, b), s.station_state("203")
 
     row, stopped, state = play(tmp_path, story)
     assert stopped and state == "idle"

@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
         await a.dial("203")
         await s.until(lambda: b.ringing, "203 rings")
         b.off_hook()
-        await s.until(lambda: s.switchboard.stations["203"].state == "talking", "203 answers")
+        await s.until(lambda: s.station_state("203") == "talking", "203 answers")
         print("CALL UP", flush=True)
         await asyncio.sleep(3600)
 
@@ -74,3 +74,36 @@ def test_call_cut_by_a_crash_is_recorded_as_interrupted_at_the_next_start(tmp_pa
     assert recovered == 1
     assert [(r.call_id, r.disposition, r.cause) for r in after] == [(rows[0].call_id, "interrupted", INTERRUPTED_CAUSE)]
     assert after[0].ended_at is not None
+
+
+def test_a_clean_stop_records_the_calls_in_progress_as_interrupted_at_the_stop(tmp_path):
+    from centralino.hwsim.clock import run
+    from centralino.hwsim.scenario import Scenario
+    from centralino.records.cdr import STOPPED_CAUSE
+
+    async def main():
+        s = await Scenario(EXAMPLE, tmp_path / "data").start()
+        a, b = s.phone("201"), s.phone("203")
+        a.off_hook()
+        await s.wait(0.5)
+        await a.dial("203")
+        await s.until(lambda: b.ringing, "203 rings")
+        b.off_hook()
+        await s.until(lambda: s.station_state("203") == "talking", "203 answers")
+        await s.wait(2.0)
+        stopped_at = s.wall_clock()
+        await s.stop()
+        return stopped_at
+
+    stopped_at = run(main)
+    with CdrStore(tmp_path / "data" / "centralino.db") as cdr:  # read back from the file
+        row = cdr.last(1)[0]
+    assert (row.called, row.disposition, row.cause) == ("203", "interrupted", STOPPED_CAUSE)
+    assert row.answered_at is not None and row.billable_s >= 2.0
+    assert abs(datetime_of(row.ended_at) - stopped_at).total_seconds() < 1.0
+
+
+def datetime_of(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)

@@ -74,7 +74,7 @@ def test_caller_who_gives_up_while_ringing_is_no_answer(tmp_path):
         op = s.phone("200")
         await s.until(lambda: op.ringing, "the operator rings")
         rows = await finished(s, 1, "the caller gives up")
-        return rows[-1], await rings_no_more(s, op), s.switchboard.stations["200"].state
+        return rows[-1], await rings_no_more(s, op), s.station_state("200")
 
     row, stopped, state = play(tmp_path, story)
     assert stopped and state == "idle"

@@ -71,7 +71,7 @@ def test_unknown_number_gives_congestion(tmp_path):
         caller = await lift_and_dial(s, "201", "299")
         since = s.clock()
         await s.wait(TONE_LISTEN_S)
-        return caller.heard(since), s.switchboard.stations["201"].state, s.events("ringing")
+        return caller.heard(since), s.station_state("201"), s.events("ringing")
 
     heard, state, ringing = play(tmp_path, story)
     assert "congestion" in tones(heard)

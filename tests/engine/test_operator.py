@@ -15,7 +15,7 @@ async def citizen_with_operator(s):
     await s.until(lambda: op.ringing, "the operator rings")
     await s.until(lambda: op.caller_ids, "caller ID on the operator's phone", timeout_s=15)
     op.off_hook()
-    await s.until(lambda: s.switchboard.stations["200"].state == "talking", "the operator talks")
+    await s.until(lambda: s.station_state("200") == "talking", "the operator talks")
     return citizen, op
 
 
@@ -36,7 +36,7 @@ def test_blind_transfer_rings_the_target_and_connects_the_caller(tmp_path):
         since = s.clock()
         await s.wait(12.0)  # two periods of ringback
         waiting = citizen.heard(since)
-        operator_state = s.switchboard.stations["200"].state
+        operator_state = s.station_state("200")
         target.off_hook()
         since = await listen(s)
         talked = hear_each_other(target, citizen, since)
@@ -132,7 +132,7 @@ def test_pickup_answers_a_ringing_extension_from_another(tmp_path):
         c.off_hook()
         await s.wait(0.5)
         await c.dial("*8")
-        await s.until(lambda: s.switchboard.stations["205"].state == "talking", "205 picks the call up")
+        await s.until(lambda: s.station_state("205") == "talking", "205 picks the call up")
         stopped = await rings_no_more(s, b)
         since = await listen(s)
         talked = stopped and hear_each_other(a, c, since)
@@ -154,10 +154,10 @@ def test_directed_pickup_takes_the_named_extensions_call(tmp_path):
         e.off_hook()
         await s.wait(0.5)
         await e.dial("*8204")
-        await s.until(lambda: s.switchboard.stations["205"].state == "talking", "205 picks the call up")
+        await s.until(lambda: s.station_state("205") == "talking", "205 picks the call up")
         stopped = await rings_no_more(s, d)
         since = await listen(s)
-        return stopped and hear_each_other(c, e, since), s.switchboard.stations["203"].state == "ringing", \
+        return stopped and hear_each_other(c, e, since), s.station_state("203") == "ringing", \
             hears(a.heard(since), e.voice.frequency_hz)
 
     picked_right_call, other_still_rings, wrong_caller_heard = play(tmp_path, story)

@@ -38,7 +38,7 @@ def test_a_desk_that_logs_out_is_skipped_and_rings_again_after_logging_in(tmp_pa
         await s.until(lambda: other.ringing, "the other anagrafe desk rings")
         skipped = not s.phone("202").ringing
         back = await _feature(s, "202", "*61")
-        return away, skipped, back, s.switchboard.stations["202"].logged_in
+        return away, skipped, back, s.station("202")["logged_in"]
 
     away, skipped, back, logged_in = play(tmp_path, story)
     assert EARS.heard(away, "fuori_servizio") and skipped

@@ -104,7 +104,7 @@ def test_baresip_calls_the_voce_guida_did_presses_1_and_talks_with_the_anagrafe(
                 desk = s.phone("202")
                 await s.until(lambda: desk.ringing, "the anagrafe's first desk rings", timeout_s=10)
                 desk.off_hook()
-                await s.until(lambda: s.switchboard.stations["202"].state == "talking", "202 talks", timeout_s=5)
+                await s.until(lambda: s.station_state("202") == "talking", "202 talks", timeout_s=5)
                 talk_from = s.clock()
                 await asyncio.sleep(2.0)
                 desk_heard = desk.heard(since_s=talk_from + 0.5)

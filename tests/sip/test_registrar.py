@@ -87,7 +87,7 @@ def test_a_registered_sip_phone_rings_for_its_extension_and_answers(tmp_path):
         caller.off_hook()
         await s.wait(0.5)
         await caller.dial("210")
-        await s.until(lambda: s.switchboard.stations["210"].state == "talking", "210 answers", timeout_s=10)
+        await s.until(lambda: s.station_state("210") == "talking", "210 answers", timeout_s=10)
         await s.wait(0.5)
         caller.on_hook()  # the analog caller hangs up: centralino sends the SIP phone a BYE
         uas_rc, uas_out = await uas

@@ -78,7 +78,7 @@ def test_the_extension_hangs_up_first_and_centralino_sends_bye(tmp_path):
     async def story(s, sip_port, sipp_port):
         tool = asyncio.ensure_future(run_tool(*sipp(sip_port, sipp_port, "-sf", str(SCENARIOS / "bye_from_centralino.xml"))))
         phone = await _answer_when_ringing(s, "201")
-        await s.until(lambda: s.switchboard.stations["201"].state == "talking", "201 talks", timeout_s=5)
+        await s.until(lambda: s.station_state("201") == "talking", "201 talks", timeout_s=5)
         await s.wait(0.5)
         phone.on_hook()
         rc, out = await tool

@@ -109,6 +109,14 @@ def _format_status(r: dict) -> list[str]:
            f"uptime    {_uptime(r.get('uptime_s') or 0)}",
            f"ports     {in_service}/{len(ports)} in service",
            f"calls     {len(sb.get('calls', []))} in progress"]
+    for call in sb.get("emergency_calls", []):
+        out.append(f"EMERGENCY {call['called']} from {call['caller']} ({call['state']}, {call['route']})")
+    records = (r.get("records") or {}).get("writer") or {}
+    if records.get("state") not in (None, "ok"):
+        out.append(f"RECORDS   {records['state']}: {records.get('last_error') or '?'} "
+                   f"({records.get('pending', 0)} kept in memory)")
+    for moved in records.get("moved_aside") or []:
+        out.append(f"RECORDS   a damaged database was moved aside to {moved}")
     if media:
         out.append(f"media     {media['ticks']} ticks, {media['overruns']} overruns, "
                    f"late p99 {media['lateness_p99_ms']} ms")

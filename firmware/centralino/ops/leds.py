@@ -220,6 +220,11 @@ def sample(daemon, alive: bool, trunk_up: bool, gsm_watch=None) -> Indicators:
     bars, modem_problem = _gsm_state(daemon, gsm_watch)
     if modem_problem:
         faults.append(modem_problem)
+    writer = getattr(daemon, "writer", None)
+    if writer is not None:
+        records = writer.status()
+        if records["state"] == "degraded" or records["moved_aside"]:
+            faults.append(f"records {records['state']}")
     engine = daemon.engine
     calls = list(engine.calls) if engine is not None else []
     failover = daemon.flows.lookup("failover") if daemon.flows is not None else None
