@@ -220,3 +220,22 @@ class StationContext(_Context):
         """The feature has finished: the phone hears busy tone until it is hung up."""
         if self.active:
             self.channel.play(tone("busy"))  # the station stays in "feature" until it hangs up
+
+
+class NoFlows:
+    """The flow host of an engine without flows (tests of the bare engine): nothing to start."""
+
+    def destination_for(self, call, destination):
+        return destination
+
+    def starts_at_first_ring(self, destination) -> bool:
+        return False
+
+    def start_call_flow(self, context, destination) -> None:
+        context.hang_up()
+
+    def start_station_flow(self, context, feature: str) -> None:
+        context.done()
+
+    def status(self) -> dict:
+        return {}

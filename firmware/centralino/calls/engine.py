@@ -32,6 +32,7 @@ from centralino.channels.base import Channel
 from centralino.channels.sources import tone
 
 from .call import PUBLISHED_FACTS, Call
+from .context import NoFlows
 from .causes import Cause
 from .dialplan import Dialplan
 from .groups import ResponseGroup
@@ -44,25 +45,6 @@ from .timers import Timer, Timers
 from .transfer import Transfers
 
 log = logging.getLogger("centralino.calls")
-
-
-class NoFlows:
-    """The flow host of an engine without flows (tests of the bare engine): nothing to start."""
-
-    def destination_for(self, call, destination):
-        return destination
-
-    def starts_at_first_ring(self, destination) -> bool:
-        return False
-
-    def start_call_flow(self, context, destination) -> None:
-        context.hang_up()
-
-    def start_station_flow(self, context, feature: str) -> None:
-        context.done()
-
-    def status(self) -> dict:
-        return {}
 
 
 class Engine:
