@@ -1,35 +1,29 @@
-"""From the board's bus objects to channels: one driver and one channel per configured port."""
+"""From the board's bus objects to channels: each channel kind builds its own from its config block.
+
+A kind is one module of ``centralino.channels`` named in ``CHANNEL_KINDS`` with a
+``load_config(settings, board, clock) -> list[Channel]``: ``fxs`` and ``fxo`` build one driver and
+one channel per port of their kind in ``board.ports``, ``gsm`` one for the ``gsm`` section. SIP's
+channels come with its stack (``sip/service.py``). Adding a kind is one module and one config
+block, and a name in this list.
+"""
 
 from __future__ import annotations
 
-from centralino.channels.base import Channel
-from centralino.channels.fxo import HANGUP_SIGNALS, FxoChannel
-from centralino.channels.fxs import FxsChannel
-from centralino.channels.gsm import GsmChannel
-from centralino.drivers.gsm_modem import GsmModem
-from centralino.drivers.proslic import ProSlic
-from centralino.drivers.si3050 import Si3050Daa
+import importlib
 
-LAW = "alaw"  # Italy
+from centralino.channels.base import Channel
+
+CHANNEL_KINDS = ("fxs", "fxo", "gsm")
 
 
 def build_channels(settings, board, clock) -> dict[str, Channel]:
-    hangup = {line.port: tuple(line.hangup_detect) for line in settings.lines}
     channels: dict[str, Channel] = {}
-    for port in settings.board.ports:
-        buses = board.ports[port.name]
-        if port.kind == "fxs":
-            driver = ProSlic(buses.spi, buses.irq, buses.reset, port=port.name, timeslot=port.timeslot,
-                             law=LAW, clock=clock)
-            channels[port.name] = FxsChannel(port.name, driver, clock)
-        else:
-            driver = Si3050Daa(buses.spi, buses.irq, buses.reset, port=port.name, timeslot=port.timeslot,
-                               law=LAW, country=port.country or "ITALY", clock=clock)
-            channels[port.name] = FxoChannel(port.name, driver, clock,
-                                             hangup_detect=hangup.get(port.name, HANGUP_SIGNALS))
-    if settings.gsm is not None:
-        at_port, audio_port = board.gsm_ports
-        modem = GsmModem(at_port, dialect=settings.gsm.dialect, audio_path=audio_port, clock=clock,
-                         power_key=board.gsm_power_key)
-        channels["gsm"] = GsmChannel("gsm", modem, clock)
-    return channels
+    for kind in CHANNEL_KINDS:
+        module = importlib.import_module(f"centralino.channels.{kind}")
+        for channel in module.load_config(settings, board, clock):
+            if channel.name in channels:
+                raise ValueError(f"two channels named {channel.name!r}")
+            channels[channel.name] = channel
+    by_port = [p.name for p in settings.board.ports]  # the configuration's order, then the rest
+    return {name: channels[name] for name in sorted(channels, key=lambda n: (n not in by_port,
+                                                                             by_port.index(n) if n in by_port else 0))}

@@ -254,3 +254,16 @@ class FxoChannel(Channel):
             status.update(line_voltage_v=line.voltage_v, loop_current_ma=line.loop_current_ma,
                           line_present=line.line_present)
         return status
+
+
+def load_config(settings, board, clock) -> list[FxoChannel]:
+    """One Si3050 driver and one channel per FXO port, each with its line's hang-up signals."""
+    hangup = {line.port: tuple(line.hangup_detect) for line in settings.lines}
+    channels = []
+    for port in settings.board.ports:
+        if port.kind == "fxo":
+            buses = board.ports[port.name]
+            driver = si3050.Si3050Daa(buses.spi, buses.irq, buses.reset, port=port.name, timeslot=port.timeslot,
+                                      law="alaw", country=port.country or "ITALY", clock=clock)
+            channels.append(FxoChannel(port.name, driver, clock, hangup_detect=hangup.get(port.name, HANGUP_SIGNALS)))
+    return channels

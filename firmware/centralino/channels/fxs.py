@@ -98,3 +98,18 @@ class FxsChannel(Channel):
             status.update(tip_v=round(line.tip_v, 1), ring_v=round(line.ring_v, 1),
                           battery_v=round(line.battery_v, 1), loop_current_ma=round(line.loop_current_ma, 1))
         return status
+
+
+LAW = "alaw"  # Italy
+
+
+def load_config(settings, board, clock) -> list[FxsChannel]:
+    """One ProSLIC driver and one channel per FXS port of the board."""
+    channels = []
+    for port in settings.board.ports:
+        if port.kind == "fxs":
+            buses = board.ports[port.name]
+            driver = proslic.ProSlic(buses.spi, buses.irq, buses.reset, port=port.name, timeslot=port.timeslot,
+                                     law=LAW, clock=clock)
+            channels.append(FxsChannel(port.name, driver, clock))
+    return channels

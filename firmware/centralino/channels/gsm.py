@@ -155,3 +155,15 @@ class GsmChannel(Channel):
         status = super().status()
         status.update(state=self.state, modem=self.driver.status())
         return status
+
+
+def load_config(settings, board, clock) -> list[GsmChannel]:
+    """The ``gsm`` section: the modem on the board's AT and audio ports (udev names on the Pi)."""
+    if settings.gsm is None:
+        return []
+    from centralino.drivers.gsm_modem import GsmModem
+
+    at_port, audio_port = board.gsm_ports
+    modem = GsmModem(at_port, dialect=settings.gsm.dialect, audio_path=audio_port, clock=clock,
+                     power_key=board.gsm_power_key)
+    return [GsmChannel("gsm", modem, clock)]
