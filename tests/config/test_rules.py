@@ -192,3 +192,32 @@ def test_hours_never_is_closed_even_in_day_service(tmp_path):
 def test_every_office_of_the_example_keeps_real_hours():
     s = load_settings(EXAMPLE)
     assert s.offices and all(not isinstance(o.hours, FixedHours) and o.hours.windows for o in s.offices)
+
+
+def test_emergency_paths_set_the_order_and_every_kind_is_still_tried(tmp_path):
+    import yaml
+
+    from centralino.config.loader import ConfigError
+    from centralino.config.schema import load_settings
+
+    def with_paths(paths):
+        data = yaml.safe_load(EXAMPLE_TEXT())
+        data["dialplan"]["emergency_paths"] = paths
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    assert load_settings(with_paths(["gsm"])).dialplan.emergency_paths == ("gsm", "fxo", "sip")
+    for bad, words in ((["fxo", "fxo"], "listed twice"), (["pstn"], "not a kind of path")):
+        try:
+            load_settings(with_paths(bad))
+        except ConfigError as err:
+            assert words in str(err) and "dialplan.emergency_paths[" in str(err)
+        else:
+            raise AssertionError(f"{bad} accepted")
+
+
+def EXAMPLE_TEXT():
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[2] / "examples" / "comune.yaml").read_text()

@@ -33,6 +33,7 @@ FEATURE_CODE = r"[*#][0-9]{1,3}"
 PORT_NAME = r"(fxs|fxo)[0-9]{1,3}"
 GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
+EMERGENCY_PATHS = ("fxo", "gsm", "sip")  # PSTN lines, the GSM modem, the SIP trunk
 DEFAULT_EMERGENCY = ALWAYS_EMERGENCY
 EMERGENCY_NUMBER = r"[0-9]{1,8}"
 TIMEZONE = r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}"  # Europe/Rome, America/Argentina/Salta, UTC
@@ -224,6 +225,7 @@ class Dialplan:
     emergency_numbers: tuple[str, ...]
     origin: Origin = _origin()
     emergency_lines: dict = field(default_factory=dict, compare=False, repr=False)  # number -> line; {}: default
+    emergency_paths: tuple[str, ...] = EMERGENCY_PATHS  # the order of the kinds tried; every kind always is
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Dialplan":
@@ -231,7 +233,26 @@ class Dialplan:
         return cls(outside_prefix=node.get_str("outside_prefix", "0", pattern=r"[0-9]", expected="one digit"),
                    operator=node.get_str("operator", None, pattern=NUMBER, expected="an extension number"),
                    interdigit_timeout_s=node.get_float("interdigit_timeout_s", 4.0, minval=1.0, maxval=20.0),
-                   emergency_numbers=numbers, origin=node.origin(), emergency_lines=lines)
+                   emergency_numbers=numbers, origin=node.origin(), emergency_lines=lines,
+                   emergency_paths=cls._emergency_paths(node))
+
+    @staticmethod
+    def _emergency_paths(node: ConfigNode) -> tuple[str, ...]:
+        """The order in which the kinds of path are tried for an emergency call (not whether:
+        a kind left out is still tried, after the ones named)."""
+        if not node.has("emergency_paths"):
+            node.get_list("emergency_paths", None)
+            return EMERGENCY_PATHS
+        order = []
+        for i, item in enumerate(node.get_list("emergency_paths")):
+            kind = item.text()
+            if kind not in EMERGENCY_PATHS:
+                raise item.error(f"'{shown(kind)}' is not a kind of path (expected {', '.join(EMERGENCY_PATHS)})",
+                                 key=f"dialplan.emergency_paths[{i}]")
+            if kind in order:
+                raise item.error(f"'{kind}' is listed twice", key=f"dialplan.emergency_paths[{i}]")
+            order.append(kind)
+        return tuple(order) + tuple(k for k in EMERGENCY_PATHS if k not in order)
 
     @staticmethod
     def _emergency_numbers(node: ConfigNode) -> tuple[tuple[str, ...], dict[str, int]]:
