@@ -17,6 +17,7 @@ from pathlib import Path
 from centralino import __version__
 from centralino.calls.media_loop import MediaLoop
 from centralino.calls.switchboard import Switchboard
+from centralino.eventbus import EventBus
 from centralino.flows.mailer import Mailer
 from centralino.ops.gsm_watch import watch_gsm
 from centralino.ops.leds import start_leds
@@ -38,6 +39,7 @@ class Daemon:
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self.channels = {}
+        self.bus = EventBus(self.clock)  # web shim (issue 17): the event stream's source until the new engine
         self.switchboard: Switchboard | None = None
         self.media: MediaLoop | None = None
         self.ready = False
@@ -78,6 +80,7 @@ class Daemon:
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
         self.switchboard = Switchboard(self.settings, self.channels, self.records, self.clock, self.wall_clock)
+        self.switchboard.bus = self.bus  # web shim (issue 17)
         if self.sip is not None:
             self.sip.attach(self.switchboard)
         for store in ("voicemail", "tickets", "mailer"):  # the flows' segreteria, callbacks and e-mail

@@ -64,6 +64,7 @@ class Switchboard:
         self.calls: list[Call] = []
         self.finished: deque[Call] = deque(maxlen=FINISHED_KEPT)  # recent calls; the records hold all
         self.observers: list = []  # callables(kind, **details) for the live log and tests
+        self.bus = None  # web shim (issue 17): the daemon's EventBus, set by the daemon
         self.stations: dict[str, Station] = {}
         self._station_of: dict[str, Station] = {}
         for ext in settings.extensions:
@@ -102,6 +103,8 @@ class Switchboard:
         log.info("%s %s", kind, " ".join(f"{k}={v}" for k, v in details.items()))
         for observer in self.observers:
             observer(kind, **details)
+        if self.bus is not None:  # web shim (issue 17): the lead's engine publishes its own events
+            self.bus.publish("engine." + kind, **details)
 
     note = _note
 
@@ -302,6 +305,9 @@ class Switchboard:
         self.records.open_call(call.id, started_at=call.started_at, direction=call.direction,
                                caller=call.caller, called=call.called, ports=",".join(call.ports),
                                route=">".join(call.route), emergency=call.emergency)
+        if self.bus is not None:  # web shim (issue 17)
+            self.bus.publish("call.started", call_id=call.id, direction=call.direction, caller=call.caller,
+                             called=call.called, ports=",".join(call.ports), emergency=call.emergency)
 
     def _call_internal(self, station: Station, match) -> None:
         targets = [self.stations[match.target]] if match.kind == "extension" else \
@@ -766,6 +772,9 @@ class Switchboard:
         if call.ticket_id is not None:
             self._callback_done(call)
         self.finished.append(call)
+        if self.bus is not None:  # web shim (issue 17)
+            self.bus.publish("call.ended", call_id=call.id, disposition=disposition, cause=cause.label,
+                             office=call.office, caller=call.caller, called=call.called)
         self._note("ended", caller=call.caller or "(unknown)", called=call.called,
                    disposition=disposition, cause=cause.label)
 

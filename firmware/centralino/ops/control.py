@@ -17,6 +17,7 @@ import socket
 import struct
 from pathlib import Path
 
+from . import event_stream
 from .commands import CommandError, ControlContext, resolve
 
 log = logging.getLogger("centralino.control")
@@ -121,6 +122,14 @@ class ControlServer:
                 if not line:
                     break
                 if not line.strip():
+                    continue
+                try:  # {"cmd": "events"} turns this connection into an event stream (ops/event_stream.py)
+                    if (kinds := event_stream.requested_kinds(line)) is not None:
+                        await event_stream.serve(self.ctx.daemon, kinds, reader, writer)
+                        break
+                except event_stream.StreamRequestError as err:
+                    writer.write(json.dumps({"ok": False, "error": str(err)}).encode() + b"\n")
+                    await writer.drain()
                     continue
                 response = handle_request(self.ctx, line, creds)
                 writer.write(json.dumps(response, default=str).encode() + b"\n")
