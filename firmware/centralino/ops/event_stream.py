@@ -92,6 +92,8 @@ async def serve(daemon, kinds: list[str], reader: asyncio.StreamReader, writer: 
             for event in events:
                 writer.write(_line(event.as_dict()))
             await writer.drain()
+    except asyncio.CancelledError:  # the daemon is stopping: this connection's task just ends
+        pass
     finally:
         hung_up.cancel()
         for stop in unsubscribe:

@@ -291,3 +291,10 @@ def ticket_lookup(ctx: ControlContext, args: list[str]):
     return {"found": True, "timezone": _zone(ctx), "id": row.id, "status": row.status, "office": row.office,
             "opened_at": row.opened_at, "closed_at": row.closed_at, "due_at": None}
 
+
+
+@command("comune", "comune", "the comune's name, time zone and offices (what the web pages are headed with)")
+def comune(ctx: ControlContext, args: list[str]):
+    settings = ctx.daemon.settings
+    return {"name": settings.comune.name, "timezone": settings.comune.timezone,
+            "offices": [o.name for o in settings.offices]}
