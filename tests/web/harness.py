@@ -87,10 +87,10 @@ class DaemonThread:
         """Run ``await story(scenario)`` on the daemon's loop; returns its result."""
         return asyncio.run_coroutine_threadsafe(story(self.scenario), self.loop).result(timeout_s)
 
-    def call(self, function, *args):
-        """Call ``function(*args)`` on the daemon's loop (stores and switchboard are not thread-safe)."""
-        async def story(_):
-            return function(*args)
+    def call(self, function):
+        """``function(scenario)`` on the daemon's loop (stores and switchboard are not thread-safe)."""
+        async def story(s):
+            return function(s)
         return self.run(story)
 
     def stop(self) -> None:
@@ -178,3 +178,53 @@ def axe(driver, source: str) -> list[dict]:
         " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})))).catch(e => done([{id: 'axe-error',"
         " impact: 'critical', help: String(e), nodes: []}]));")
     return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+class HttpSession:
+    """A browser without a browser: cookies, the CSRF token of the last page, no redirects followed."""
+
+    CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+    def __init__(self, base: str):
+        import http.cookiejar
+        import ssl
+        import urllib.request
+
+        self.base = base
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
+                                                  urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+        self.csrf = ""
+
+    def request(self, path: str, data: dict | None = None, csrf: bool = True):
+        """(status, headers, body text); the page's CSRF token is kept for the next POST."""
+        import urllib.error
+        import urllib.parse
+
+        body = None
+        if data is not None:
+            fields = dict(data)
+            if csrf and "csrf" not in fields:
+                fields["csrf"] = self.csrf
+            body = urllib.parse.urlencode(fields, doseq=True).encode()
+        try:
+            response = self.opener.open(self.base + path, body, timeout=START_TIMEOUT_S)
+            status, headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as err:
+            status, headers, raw = err.code, err.headers, err.read()
+        text = raw.decode("utf-8", errors="replace")
+        if found := self.CSRF.search(text):
+            self.csrf = found.group(1)
+        return status, headers, text
+
+    def login(self, name: str, password: str) -> int:
+        self.request("/accesso")
+        status, headers, _ = self.request("/accesso", {"nome": name, "password": password, "dopo": ""})
+        return status
