@@ -103,7 +103,7 @@ def _job(ctx: ControlContext) -> BackupJob:
     return job
 
 
-@command("backup create", "backup create", "start a backup of the configuration, database and recordings",
+@command("backup create", "backup create", "start a backup: configuration, database, recordings",
          details="It is made in the background; backup status says when it is ready.", audited=True)
 def backup_create(ctx: ControlContext, args: list[str]):
     job = _job(ctx)
@@ -111,12 +111,12 @@ def backup_create(ctx: ControlContext, args: list[str]):
     return job.status()
 
 
-@command("backup status", "backup status", "the last backup: running, ready (size, sha256) or failed")
+@command("backup status", "backup status", "the last backup: running, ready or failed")
 def backup_status(ctx: ControlContext, args: list[str]):
     return _job(ctx).status()
 
 
-@command("backup read", "backup read OFFSET", f"{CHUNK_BYTES // 1024} KiB of the ready backup from OFFSET, base64",
+@command("backup read", "backup read OFFSET", f"{CHUNK_BYTES // 1024} KiB of the backup from OFFSET, base64",
          max_args=1)
 def backup_read(ctx: ControlContext, args: list[str]):
     try:

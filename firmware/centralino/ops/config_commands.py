@@ -62,7 +62,7 @@ def check_text(name: str, text: str) -> dict:
     return {"ok": True, "file": name, "summary": _summary(settings)}
 
 
-@command("config show", "config show", "the configuration file as it is on disk, and whether it waits for a restart")
+@command("config show", "config show", "the configuration file as it is on disk")
 def config_show(ctx: ControlContext, args: list[str]):
     path = _config_path(ctx, "config show")
     try:
@@ -72,7 +72,7 @@ def config_show(ctx: ControlContext, args: list[str]):
     return {"file": str(path), "text": text, "pending_restart": ctx.pending_settings is not None}
 
 
-@command("config test", "config test NAME TEXT", "check a proposed configuration text without writing it",
+@command("config test", "config test NAME TEXT", "check a proposed configuration, write nothing",
          details="NAME is what the errors call the file (the uploaded file's name); TEXT the whole file.",
          max_args=2)
 def config_test(ctx: ControlContext, args: list[str]):
@@ -81,7 +81,7 @@ def config_test(ctx: ControlContext, args: list[str]):
     return check_text(args[0], _text("config test", args[1]))
 
 
-@command("config diff", "config diff TEXT", "a unified diff from the file on disk to a proposed text", max_args=1)
+@command("config diff", "config diff TEXT", "a diff from the file on disk to a proposed one", max_args=1)
 def config_diff(ctx: ControlContext, args: list[str]):
     if len(args) != 1:
         raise CommandError(f"config diff: usage: {COMMANDS['config diff'].usage}")
@@ -96,8 +96,8 @@ def config_diff(ctx: ControlContext, args: list[str]):
     return {"file": str(path), "same": not lines, "diff": lines}
 
 
-@command("config apply", "config apply ACCOUNT TEXT",
-         "check a configuration text and write it as the configuration file (taken on at restart)",
+@command("config apply", "config apply WHO TEXT",
+         "check a configuration and write it (taken on at restart)",
          details="A text with a problem is refused and nothing is written. The replaced file is kept\n"
                  f"as NAME{PREVIOUS_SUFFIX}. Hot reload is not built yet: the new file applies at the next restart.",
          max_args=2, audited=True)

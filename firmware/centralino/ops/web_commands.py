@@ -49,9 +49,10 @@ def _int(cmd: str, key: str, text: str | None, default: int) -> int:
 
 
 # ------------------------------------------------------------------------------ call records
-@command("cdr search", "cdr search [from=DAY] [to=DAY] [office=NAME] [number=DIGITS] [outcome=D] "
-         "[direction=D] [limit=N] [offset=N]", "search the call records, newest first, a page at a time",
-         details="DAY is YYYY-MM-DD in the comune's time zone, both ends included; number matches\n"
+@command("cdr search", "cdr search [KEY=VALUE...]", "search the call records, newest first, by page",
+         details="Keys: from=DAY to=DAY office=NAME number=DIGITS outcome=DISPOSITION\n"
+                 "direction=inbound|outbound|internal limit=N offset=N.\n"
+                 "DAY is YYYY-MM-DD in the comune's time zone, both ends included; number matches\n"
                  f"anywhere in the caller or called number as stored (masked digits cannot be found);\n"
                  f"limit 1..{cdr_search.PAGE_MAX} (default 50).", max_args=8)
 def cdr_search_(ctx: ControlContext, args: list[str]):
@@ -66,9 +67,8 @@ def cdr_search_(ctx: ControlContext, args: list[str]):
             "records": [row.as_dict() for row in rows]}
 
 
-@command("cdr export", "cdr export [from=DAY] [to=DAY] [office=NAME] [number=DIGITS] [outcome=D] [direction=D]",
-         f"every matching call record (at most {cdr_search.EXPORT_MAX}) as rows, for a CSV file",
-         max_args=6)
+@command("cdr export", "cdr export [KEY=VALUE...]", "every matching call record as rows, for a CSV file",
+         details=f"The keys of cdr search but limit and offset; at most {cdr_search.EXPORT_MAX} rows.", max_args=6)
 def cdr_export(ctx: ControlContext, args: list[str]):
     from centralino.records.cdr import FIELDS
 
@@ -114,7 +114,7 @@ def _waiting(ctx: ControlContext, office_name: str) -> list[float]:
 
 
 @command("wallboard", "wallboard [OFFICE...]",
-         "per office: callers waiting, longest wait, operators free/busy/away, today's figures",
+         "per office: callers waiting, operators, today's figures",
          max_args=16)
 def wallboard(ctx: ControlContext, args: list[str]):
     offices = [o for o in ctx.daemon.settings.offices if not args or o.name in args]
@@ -168,19 +168,18 @@ def _periods(kind: str, value: str, zone: str) -> tuple[str, list[tuple[str, sta
     raise ValueError(f"unknown kind {kind!r}")
 
 
-@command("stats data", "stats data day|month|days|months WHEN [OFFICE]",
-         "the statistics as data: per office and hour (day, month), per day of a month, per month of a year",
-         details="day 2026-11-24, month 2026-11: totals per office and per local hour.\n"
+@command("report", "report KIND WHEN [OFFICE]", "the statistics as data, for the web's charts",
+         details="KIND WHEN: day 2026-11-24, month 2026-11: per office and per local hour;\n"
                  "days 2026-11: each day's totals per office; months 2026: each month's.", max_args=3)
-def stats_data(ctx: ControlContext, args: list[str]):
-    usage = COMMANDS["stats data"].usage
+def report(ctx: ControlContext, args: list[str]):
+    usage = COMMANDS["report"].usage
     if len(args) < 2:
-        raise CommandError(f"stats data: which period? usage: {usage}")
+        raise CommandError(f"report: which period? usage: {usage}")
     kind, value, office = args[0], args[1], (args[2] if len(args) > 2 else None)
     zone, settings = _zone(ctx), ctx.daemon.settings
     targets = stats.targets_from_settings(settings)
     if office is not None and office not in targets:
-        raise CommandError(f"stats data: no office {office!r}; offices: {', '.join(targets)}")
+        raise CommandError(f"report: no office {office!r}; offices: {', '.join(targets)}")
     database = ctx.daemon.records.path
     try:
         if kind in ("day", "month"):
@@ -191,7 +190,7 @@ def stats_data(ctx: ControlContext, args: list[str]):
                                  "hours": [_figures(f) for f in o.hours]} for o in report.offices],
                     "total": _figures(report.total)}
         if kind not in ("days", "months"):
-            raise CommandError(f"stats data: '{kind}' is not day, month, days or months; usage: {usage}")
+            raise CommandError(f"report: '{kind}' is not day, month, days or months; usage: {usage}")
         label, slices = _periods(kind, value, zone)
         rows = []
         for name, period in slices:
@@ -200,9 +199,9 @@ def stats_data(ctx: ControlContext, args: list[str]):
                          "total": _figures(report.total)})
         return {"kind": kind, "period": label, "timezone": zone, "slices": rows}
     except ValueError as err:
-        raise CommandError(f"stats data: {err}") from None
+        raise CommandError(f"report: {err}") from None
     except RecordsError as err:
-        raise CommandError(f"stats data: {err}") from None
+        raise CommandError(f"report: {err}") from None
 
 
 # ------------------------------------------------------------------------------ segreteria
@@ -217,7 +216,7 @@ def voicemail_audio(ctx: ControlContext, args: list[str]):
     return {"id": row.id, "office": row.office, "bytes": len(data), "wav_base64": base64.b64encode(data).decode()}
 
 
-@command("voicemail mark", "voicemail mark N ACCOUNT", "mark message N as heard by ACCOUNT (the web's listener)",
+@command("voicemail mark", "voicemail mark N WHO", "mark message N as heard by account WHO",
          max_args=2, audited=True)
 def voicemail_mark(ctx: ControlContext, args: list[str]):
     number = _number("voicemail mark", args, message_id)
@@ -249,7 +248,7 @@ def ticket_show(ctx: ControlContext, args: list[str]):
     return {"timezone": _zone(ctx), **row.as_dict(), "history": _history(row)}
 
 
-@command("ticket take", "ticket take N ACCOUNT", "ACCOUNT takes open ticket N in charge (open -> in_progress)",
+@command("ticket take", "ticket take N WHO", "account WHO takes open ticket N in charge",
          max_args=2, audited=True)
 def ticket_take(ctx: ControlContext, args: list[str]):
     number = _number("ticket take", args, ticket_id)
@@ -260,7 +259,7 @@ def ticket_take(ctx: ControlContext, args: list[str]):
         raise _store_error("ticket take", err, ctx.daemon.tickets) from None
 
 
-@command("ticket done", "ticket done N ACCOUNT [NOTE...]", "ACCOUNT closes ticket N with an optional note",
+@command("ticket done", "ticket done N WHO [NOTE]", "account WHO closes ticket N, with a note",
          max_args=2 + NOTE_WORDS_MAX, audited=True)
 def ticket_done(ctx: ControlContext, args: list[str]):
     number = _number("ticket done", args, ticket_id)
@@ -271,7 +270,7 @@ def ticket_done(ctx: ControlContext, args: list[str]):
         raise _store_error("ticket done", err, ctx.daemon.tickets) from None
 
 
-@command("ticket lookup", "ticket lookup N LAST4", "a citizen's view of ticket N, given the last 4 digits of their number",
+@command("ticket lookup", "ticket lookup N LAST4", "a citizen's view of ticket N (last 4 digits)",
          details="Answers found: false for a missing ticket and for wrong digits alike, so the answer\n"
                  "reveals nothing to someone guessing; found: true gives only state, office and dates.",
          max_args=2)
@@ -293,7 +292,7 @@ def ticket_lookup(ctx: ControlContext, args: list[str]):
 
 
 
-@command("comune", "comune", "the comune's name, time zone and offices (what the web pages are headed with)")
+@command("comune", "comune", "the comune's name, time zone and offices")
 def comune(ctx: ControlContext, args: list[str]):
     settings = ctx.daemon.settings
     return {"name": settings.comune.name, "timezone": settings.comune.timezone,

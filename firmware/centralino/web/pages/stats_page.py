@@ -1,7 +1,7 @@
 """Statistiche: the ``centralino stats`` figures per office, per hour, per day and per month.
 
 A GET form chooses the period (a day or a month by hour, a month by day, a year by month); the
-daemon computes the figures (``stats data``) from its own database. The page shows a table and
+daemon computes the figures (``report``) from its own database. The page shows a table and
 an SVG chart of the calls offered (``/statistiche/grafico.svg`` with the same query).
 """
 
@@ -50,7 +50,7 @@ def table(data: dict) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
 async def _data(request: web.Request):
     kind, period = _choice(request)
     office = request.query.get("ufficio", "")
-    words = ["stats", "data", kind, period] + ([office] if office else [])
+    words = ["report", kind, period] + ([office] if office else [])
     return kind, period, office, await services(request).client.ask(*words)
 
 
@@ -61,7 +61,7 @@ async def stats_page(request: web.Request):
         error = None
     except DaemonRefused as err:
         kind, period = _choice(request)
-        office, data, error = request.query.get("ufficio", ""), None, str(err).removeprefix("stats data: ")
+        office, data, error = request.query.get("ufficio", ""), None, str(err).removeprefix("report: ")
     columns, per_office, totals = table(data) if data else ([], {}, [])
     wall = await services(request).client.ask("wallboard")
     return render(request, "stats.html", title="Statistiche", kind=kind, period=period, office=office, data=data,
