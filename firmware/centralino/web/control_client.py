@@ -15,6 +15,7 @@ from pathlib import Path
 
 ANSWER_MAX_BYTES = 64 * 1024 * 1024
 TIMEOUT_S = 15.0
+OPENED = "stream.open"
 
 
 class DaemonUnavailable(RuntimeError):
@@ -54,7 +55,8 @@ class ControlClient:
         return answer["result"]
 
     async def events(self, kinds: list[str]):
-        """An async iterator over the daemon's event stream (``ops/event_stream.py``)."""
+        """An async iterator over the daemon's event stream (``ops/event_stream.py``); the first item,
+        ``{"event": "stream.open"}``, says the daemon accepted it."""
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.path), limit=ANSWER_MAX_BYTES)
         except OSError as err:
@@ -65,6 +67,7 @@ class ControlClient:
             first = json.loads(await reader.readline() or b"{}")
             if not first.get("ok"):
                 raise DaemonRefused(first.get("error", "the daemon closed the event stream"))
+            yield {"event": OPENED}
             while line := await reader.readline():
                 yield json.loads(line)
         except (OSError, ValueError) as err:

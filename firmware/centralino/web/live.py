@@ -17,7 +17,7 @@ import logging
 import time
 from collections import deque
 
-from .control_client import ControlClient, DaemonRefused, DaemonUnavailable
+from .control_client import OPENED, ControlClient, DaemonRefused, DaemonUnavailable
 
 log = logging.getLogger("centralino.web.live")
 
@@ -81,9 +81,10 @@ class LiveHub:
         while True:
             try:
                 async for event in self.client.events(STREAM_KINDS):
-                    if not self.daemon_up:
+                    if event.get("event") == OPENED:
                         self._set_up(True)
                         failures = 0
+                        continue
                     self._dispatch(event)
             except (DaemonUnavailable, DaemonRefused) as err:
                 log.debug("event stream: %s", err)
