@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-SIZE_IN = (9.0, 4.0)
+SIZE_IN = (10.0, 4.0)
 # Bootstrap Italia's palette, then matplotlib's: distinguishable, and the first is the PA blue
 COLOURS = ["#0066cc", "#008758", "#cc7a00", "#d9364f", "#5d7083", "#7f54b3", "#17324d", "#00a3a3"]
 AXIS = {"day": "ora del giorno", "month": "ora del giorno", "days": "giorno del mese", "months": "mese"}
@@ -40,7 +40,7 @@ def offered_chart(kind: str, period: str, columns: list[str], series: dict[str, 
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.grid(axis="y", alpha=0.3)
     if drawn:
-        axes.legend(loc="upper right", fontsize="small", title="ufficio")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="ufficio")
     else:
         axes.set_ylim(0, 1)
         axes.text((len(columns) - 1) / 2, 0.5, "nessuna chiamata nel periodo", ha="center", va="center")

@@ -32,6 +32,13 @@ STATS_KINDS = {"day": "un giorno, per ora", "month": "un mese, per ora", "days":
                "months": "un anno, mese per mese"}
 
 
+OFFICE_NONE = ("(no office)", "(nessun ufficio)")  # calls that reached no office, in the statistics
+
+
+def office(name: str) -> str:
+    return OFFICE_NONE[1] if name in ("", OFFICE_NONE[0]) else name
+
+
 def word(table: dict, key) -> str:
     return table.get(key, str(key) if key is not None else "")
 

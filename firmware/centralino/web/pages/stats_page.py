@@ -34,7 +34,7 @@ def table(data: dict) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
     """(column labels, per office the figures per column, the totals per column)."""
     if data["kind"] in ("day", "month"):
         columns = [f"{h:02d}" for h in range(24)]
-        per_office = {o["office"]: o["hours"] for o in data["offices"]}
+        per_office = {labels.office(o["office"]): o["hours"] for o in data["offices"]}
         totals = [{k: sum((per_office[o][h][k] or 0) for o in per_office) for k in ("offered", "answered",
                                                                                       "abandoned")}
                   for h in range(24)]
@@ -42,8 +42,8 @@ def table(data: dict) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
     slices = data["slices"]
     columns = [MONTH_NAMES[int(s["slice"]) - 1] if data["kind"] == "months" else s["slice"] for s in slices]
     names = sorted({name for s in slices for name in s["offices"]})
-    per_office = {name: [s["offices"].get(name, {"offered": 0, "answered": 0, "abandoned": 0}) for s in slices]
-                  for name in names}
+    per_office = {labels.office(name): [s["offices"].get(name, {"offered": 0, "answered": 0, "abandoned": 0})
+                                        for s in slices] for name in names}
     return columns, per_office, [s["total"] for s in slices]
 
 
