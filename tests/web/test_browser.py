@@ -213,3 +213,36 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(stack, admin, ax
 def _axe(driver, source):
     from .harness import axe
     return axe(driver, source)
+
+
+def test_a_backup_is_downloaded_and_staged_for_a_restore(stack, admin, tmp_path):
+    import io
+    import tarfile
+
+    from .conftest import ADMIN_PASSWORD
+    from .harness import HttpSession
+
+    admin.get(stack.web.base + "/configurazione")
+    press(admin, admin.find_element(By.XPATH, "//button[text()='Prepara una nuova copia']"))
+
+    def ready(d):
+        d.refresh()
+        return d.find_elements(By.PARTIAL_LINK_TEXT, "Scarica la copia")
+
+    wait_for(admin, ready, "the backup is ready")
+    http = HttpSession(stack.web.base)
+    assert http.login("admin", ADMIN_PASSWORD) == 303
+    opener = http.opener.open(stack.web.base + "/configurazione/copia.tar.gz")
+    archive = opener.read()
+    assert opener.headers["Content-Type"] == "application/gzip"
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        assert "centralino.db" in tar.getnames() and "config/centralino.yaml" in tar.getnames()
+    saved = tmp_path / "centralino-backup.tar.gz"
+    saved.write_bytes(archive)
+    admin.find_element(By.ID, "archivio").send_keys(str(saved))
+    press(admin, admin.find_element(By.ID, "ripristina"))
+    wait_for(admin, lambda d: d.refresh() or "Ripristino pronto" in d.find_element(By.ID, "stato-ripristino").text,
+             "the archive checked and staged")
+    assert (stack.base / "data" / "backups" / "restore-staged" / "centralino.db").exists()
+    press(admin, admin.find_element(By.XPATH, "//button[text()='Annulla il ripristino']"))
+    assert not (stack.base / "data" / "backups" / "restore-staged").exists()

@@ -250,3 +250,95 @@ def test_the_wallboard_counts_busy_desks_and_waiting_callers(tmp_path):
     assert (board["free"], board["busy"]) == (1, 1)
     assert [m["state"] for m in board["members"]] == ["busy", "free"]
     assert unknown["error"].startswith("wallboard: no office ragioneria")
+
+
+def _archive(tmp_path, members: dict[str, bytes], name="backup.tar.gz"):
+    path = tmp_path / name
+    with tarfile.open(path, "w:gz") as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+async def _upload(client, data: bytes):
+    import hashlib
+
+    size = (await client.ask("restore begin"))["result"]["chunk_bytes"]
+    for offset in range(0, len(data), size):
+        answer = await client.ask("restore chunk", str(offset), base64.b64encode(data[offset:offset + size]).decode())
+        assert answer["ok"], answer
+    return await client.ask("restore check", hashlib.sha256(data).hexdigest())
+
+
+def test_a_backup_is_restored_at_the_next_start_and_a_bad_one_is_refused(tmp_path):
+    from centralino.ops.restore import apply_staged
+    from centralino.records.cdr import CdrStore
+
+    config = tmp_path / "centralino.yaml"
+    config.write_text(EXAMPLE.read_text())
+    evil = _archive(tmp_path, {"centralino.db": b"x", "../../etc/cron.d/evil": b"* * * * * root sh"}, "evil.tar.gz")
+    not_db = _archive(tmp_path, {"centralino.db": b"not a database"}, "notdb.tar.gz")
+
+    async def story(s, client, ctx):
+        _record(s.records, "kept", s.wall_clock(), "anagrafe", "3330000009", "answered")
+        s.daemon.voicemail.save("c1", "anagrafe", "3331234567", s.wall_clock(), np.zeros(800, dtype=np.int16))
+        await client.ask("backup create")
+        ctx._backup_job.wait(30)
+        backup = ctx._backup_job.archive.read_bytes()
+        answers = {}
+        for name, data in (("evil", evil.read_bytes()), ("not_db", not_db.read_bytes())):
+            await _upload(client, data)
+            await _settle(s, ctx)
+            answers[name] = (await client.ask("restore status"))["result"]
+        await _upload(client, backup)
+        await _settle(s, ctx)
+        answers["good"] = (await client.ask("restore status"))["result"]
+        _record(s.records, "after-backup", s.wall_clock(), "tributi", "3330000010", "answered")
+        return answers, s.database
+
+    answers, database = control_session(tmp_path, story, config=config)
+    assert answers["evil"]["state"] == "failed" and "a path outside the archive" in answers["evil"]["error"]
+    assert answers["not_db"]["state"] == "failed" and "centralino.db" in answers["not_db"]["error"]
+    good = answers["good"]
+    assert (good["state"], good["calls"], good["recordings"], good["config"]) == ("staged", 1, 1, "config/centralino.yaml")
+    manifest = apply_staged(database, config)  # what centralino run does before opening the database
+    assert manifest["calls"] == 1
+    with CdrStore(database) as store:
+        assert [r.call_id for r in store.last(10)] == ["kept"], "the database of the backup, not the later call"
+    before = database.parent / "backups" / "before-restore" / "centralino.db"
+    with sqlite3.connect(before) as db:
+        assert db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 2, "the replaced data is kept"
+    assert apply_staged(database, config) is None, "applied once"
+
+
+async def _settle(s, ctx):
+    """Until the restore's check thread is done (real time: it reads files)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while ctx._restore_job.state == "checking" and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_staged_restore_that_cannot_be_applied_leaves_the_current_files(tmp_path, caplog):
+    from centralino.ops.restore import MANIFEST, STAGED, apply_staged
+    from centralino.records.cdr import CdrStore
+
+    database = tmp_path / "centralino.db"
+    with CdrStore(database) as store:
+        store.open_call("current", started_at=datetime_now(), direction="internal", caller="201", called="205")
+    staged = tmp_path / "backups" / STAGED
+    staged.mkdir(parents=True)
+    (staged / MANIFEST).write_text('{"calls": 1, "config": null}')  # but no centralino.db beside it
+    assert apply_staged(database, None) is None
+    with CdrStore(database) as store:
+        assert [r.call_id for r in store.last(5)] == ["current"]
+    assert (tmp_path / "backups" / "restore-failed").is_dir() and not staged.exists()
+    assert any("could not be applied" in r.getMessage() for r in caplog.records)
+
+
+def datetime_now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)

@@ -34,6 +34,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 FORM_MAX_BYTES = 256 * 1024  # a configuration upload is at most 48 KiB; the rest is headroom
+STREAMED_POSTS = {"/configurazione/ripristino"}  # a backup archive: streamed to the daemon, not held
 LOGIN_PER_ADDRESS = (5, 600.0)  # failed logins per client address in 10 minutes
 LOGIN_PER_ACCOUNT = (10, 600.0)
 
@@ -121,6 +122,13 @@ async def form(request: web.Request):
     return request["form"]
 
 
+def refuse_csrf(request: web.Request) -> web.Response:
+    audit(request, "csrf-refused", request.path, "refused")
+    return render(request, "error.html", code=403, title="Modulo scaduto",
+                  message="Il modulo non è più valido (sessione scaduta o pagina aperta altrove). "
+                          "Ricarichi la pagina e riprovi.")
+
+
 def audit(request: web.Request, action: str, target="", outcome: str = "ok", detail: str = "") -> None:
     account = request.get("account")
     services(request).audit.record(account.name if account else None, client_address(request), action,
@@ -159,17 +167,16 @@ async def session_middleware(request: web.Request, handler):
         session = svc.sessions.new()
     request["session"] = session
     request["account"] = svc.accounts.accounts.get(session.account) if session.account else None
-    if request.method == "POST":
+    if request.method == "POST" and request.path in STREAMED_POSTS:
+        pass  # a large upload read part by part by its handler, which checks the CSRF field first
+    elif request.method == "POST":
         if (request.content_length or 0) > FORM_MAX_BYTES:
             return render(request, "error.html", code=413, title="Richiesta troppo grande",
                           message=f"Il modulo supera {FORM_MAX_BYTES // 1024} KB.")
         request["form"] = await request.post()
         token = request["form"].get("csrf") or request.headers.get("X-CSRF-Token")
         if not csrf_ok(session, token if isinstance(token, str) else None):
-            audit(request, "csrf-refused", request.path, "refused")
-            return render(request, "error.html", code=403, title="Modulo scaduto",
-                          message="Il modulo non è più valido (sessione scaduta o pagina aperta altrove). "
-                                  "Ricarichi la pagina e riprovi.")
+            return refuse_csrf(request)
     try:
         response = await handler(request)
     except web.HTTPException as exc:

@@ -13,8 +13,9 @@ import re
 
 from aiohttp import web
 
-from ..app import allowed, audit, form, render, services
+from ..app import allowed, audit, form, refuse_csrf, render, services
 from ..control_client import DaemonRefused
+from ..sessions import csrf_ok
 from .status import optional
 
 UPLOAD_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -25,7 +26,7 @@ async def _common(request: web.Request) -> dict:
     client = services(request).client
     shown = await client.ask("config", "show")
     return {"shown": shown, "failover": await optional(client, "failover"), "service": await client.ask("service"),
-            "backup": await client.ask("backup", "status")}
+            "backup": await client.ask("backup", "status"), "restore": await client.ask("restore", "status")}
 
 
 @allowed("configure")
@@ -141,6 +142,50 @@ async def backup_download(request: web.Request):
     return response
 
 
+@allowed("configure")
+async def restore_upload(request: web.Request):
+    """A backup archive, streamed to the daemon in pieces and checked there; applied at its restart."""
+    import base64
+    import hashlib
+
+    client = services(request).client
+    reader = await request.multipart()
+    first = await reader.next()
+    if first is None or first.name != "csrf" or not csrf_ok(request["session"], (await first.text())[:200]):
+        return refuse_csrf(request)
+    upload = await reader.next()
+    if upload is None or upload.name != "archivio" or not upload.filename:
+        request["session"].note("danger", "Scelga l'archivio .tar.gz di una copia di sicurezza.")
+        raise web.HTTPSeeOther("/configurazione#copia")
+    size = (await client.ask("restore", "begin"))["chunk_bytes"]
+    digest, offset, pending = hashlib.sha256(), 0, b""
+    while True:
+        data = await upload.read_chunk(size)
+        pending += data
+        while len(pending) >= size or (not data and pending):
+            piece, pending = pending[:size], pending[size:]
+            await client.ask("restore", "chunk", str(offset), base64.b64encode(piece).decode())
+            digest.update(piece)
+            offset += len(piece)
+        if not data:
+            break
+    status = await client.ask("restore", "check", digest.hexdigest())
+    audit(request, "restore-upload", upload.filename, detail=f"{offset} bytes sha256 {digest.hexdigest()}")
+    request["session"].note("info", "Archivio ricevuto: il centralino lo sta verificando. Se è valido, il ripristino "
+                            "avverrà al prossimo riavvio del centralino." if status["state"] != "failed"
+                            else f"Archivio rifiutato: {status['error']}")
+    raise web.HTTPSeeOther("/configurazione#ripristino")
+
+
+@allowed("configure")
+async def restore_cancel(request: web.Request):
+    await form(request)
+    await services(request).client.ask("restore", "cancel")
+    audit(request, "restore-cancel")
+    request["session"].note("success", "Ripristino annullato.")
+    raise web.HTTPSeeOther("/configurazione#ripristino")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/configurazione", config_page)
     app.router.add_post("/configurazione/verifica", check)
@@ -149,3 +194,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/configurazione/migrazione", migration)
     app.router.add_post("/configurazione/copia", backup_start)
     app.router.add_get("/configurazione/copia.tar.gz", backup_download)
+    app.router.add_post("/configurazione/ripristino", restore_upload)
+    app.router.add_post("/configurazione/ripristino/annulla", restore_cancel)
