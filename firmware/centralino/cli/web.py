@@ -74,7 +74,9 @@ def run(args) -> int:
         print(f"one-time password for {args.name}: {password}\n"
               "(it must be changed at the next login; restart centralino-web to end open sessions)")
         return 0
+    from centralino.web.accounts import AccountError
     from centralino.web.server import Options, run as serve
+    from centralino.web.tls import CertificateError
 
     options = Options(control=args.control, state_dir=args.state_dir, listen=args.listen,
                       https_port=args.https_port, http_port=args.http_port or None,
@@ -82,6 +84,6 @@ def run(args) -> int:
                       trusted_proxy=args.trusted_proxy, hostname=args.hostname)
     try:
         serve(options)
-    except OSError as err:
+    except (OSError, AccountError, CertificateError) as err:
         raise CliError(str(err)) from err
     return 0

@@ -14,6 +14,7 @@ DISPOSITIONS = {"answered": "risposta", "no_answer": "senza risposta", "busy": "
                 "transferred": "trasferita", "failover": "deviata al cellulare", "interrupted": "interrotta",
                 "abandoned": "abbandonata", "voicemail": "segreteria", "callback": "richiamata prenotata",
                 "in_progress": "in corso"}
+CALL_STATES = {"setup": "in preparazione", "ringing": "squilla", "answered": "in conversazione", "ended": "terminata"}
 DIRECTIONS = {"inbound": "in arrivo", "outbound": "in uscita", "internal": "interna"}
 # Today's ticket states; the workflow issue adds new, in charge, waiting: add them here and in
 # TICKET_BADGES, the pages need nothing else.

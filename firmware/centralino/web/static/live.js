@@ -9,7 +9,8 @@
   if (board) { topics.push("wallboard"); }
   if (calls) { topics.push("calls", "events"); }
   var statusLine = document.getElementById(board ? "wb-stato" : "chiamate-stato");
-  var directions = {inbound: "in arrivo", outbound: "in uscita", internal: "interna"};
+  var directions = {inbound: "in arrivo", outbound: "in uscita", internal: "interna"};  // as labels.py
+  var states = {setup: "in preparazione", ringing: "squilla", answered: "in conversazione", ended: "terminata"};
   var KEEP = 200;  // what a wallboard left on for weeks remembers of what it received
   window.centralinoLive = {received: [], events: [], connected: false};
   function keep(list, item) { list.push(item); if (list.length > KEEP) { list.shift(); } }
@@ -48,7 +49,7 @@
     }
     rows.forEach(function (c) {
       var tr = document.createElement("tr");
-      [directions[c.direction] || c.direction, c.caller, c.called, c.state,
+      [directions[c.direction] || c.direction, c.caller, c.called, states[c.state] || c.state,
        Array.isArray(c.ports) ? c.ports.join(", ") : c.ports].forEach(function (v) {
         var td = document.createElement("td"); td.textContent = v === undefined || v === null ? "" : v; tr.appendChild(td);
       });
