@@ -5,6 +5,8 @@ The daemon runs on the simulated board with a database of N finished calls over 
 and the browser's own Navigation Timing gives the time to the last byte of the page and to the
 load event (styles and fonts included, from its cache after the first load). The Chiamate page
 asks the daemon to count and page through all N records; the CSV export takes all of them.
+The daemon's media clock lateness (its 20 ms ticks) is read before and after the page loads:
+the long reads run in a worker thread (ops/worker.py), so it should not grow.
 
     .venv/bin/python bench/web_page_load.py [--calls 10000] [--loads 10]
 """
@@ -31,6 +33,7 @@ def main() -> None:
     figures = {}
     with _web.stack(calls=args.calls) as (daemon, web, driver):
         setup_s = time.perf_counter() - filled
+        before = daemon.call(lambda s: s.daemon.media.status())
         for name, path in PAGES.items():
             samples = []
             for _ in range(args.loads):
@@ -39,6 +42,7 @@ def main() -> None:
             figures[name] = {"response_ms_median": round(statistics.median(s["response_ms"] for s in samples), 1),
                              "load_ms_median": round(statistics.median(s["load_ms"] for s in samples), 1),
                              "load_ms_max": round(max(s["load_ms"] for s in samples), 1)}
+        after = daemon.call(lambda s: s.daemon.media.status())
         total = driver.execute_script("return document.body.innerText")  # the last page, a sanity check below
         driver.get(web.base + "/chiamate")
         shown = driver.find_element("id", "risultati").text
@@ -49,6 +53,8 @@ def main() -> None:
         raise SystemExit(f"the Chiamate page does not count {args.calls} calls: {shown!r}")
     report("web_page_load", calls=args.calls, loads_per_page=args.loads, pages=figures,
            csv_export={"rows": body.count("\n") - 1, "bytes": len(body.encode()), "seconds": round(csv_s, 2)},
+           media_clock={"late_max_ms_before": before["lateness_max_ms"], "late_max_ms_after": after["lateness_max_ms"],
+                        "late_p99_ms_after": after["lateness_p99_ms"], "overruns": after["overruns"] - before["overruns"]},
            setup_s=round(setup_s, 1), checked=bool(total))
 
 

@@ -17,7 +17,7 @@ import socket
 import struct
 from pathlib import Path
 
-from . import event_stream
+from . import event_stream, worker
 from .commands import CommandError, ControlContext, resolve
 
 log = logging.getLogger("centralino.control")
@@ -131,7 +131,10 @@ class ControlServer:
                     writer.write(json.dumps({"ok": False, "error": str(err)}).encode() + b"\n")
                     await writer.drain()
                     continue
-                response = handle_request(self.ctx, line, creds)
+                if worker.in_thread(line):  # a long read (a year's statistics) off the media clock's loop
+                    response = await asyncio.to_thread(handle_request, self.ctx, line, creds)
+                else:
+                    response = handle_request(self.ctx, line, creds)
                 writer.write(json.dumps(response, default=str).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

@@ -60,11 +60,10 @@ def cdr_search_(ctx: ControlContext, args: list[str]):
         flt, rest = cdr_search.CdrFilter.parse(args)
         limit = _int("cdr search", "limit", rest.get("limit"), 50)
         offset = _int("cdr search", "offset", rest.get("offset"), 0)
-        total, rows = cdr_search.search(ctx.daemon.records, flt, _zone(ctx), limit, offset)
-    except ValueError as err:
+        total, rows = cdr_search.search(ctx.daemon.records.path, flt, _zone(ctx), limit, offset)
+    except (ValueError, RecordsError) as err:
         raise CommandError(f"cdr search: {err}") from None
-    return {"timezone": _zone(ctx), "total": total, "offset": offset, "limit": limit,
-            "records": [row.as_dict() for row in rows]}
+    return {"timezone": _zone(ctx), "total": total, "offset": offset, "limit": limit, "records": rows}
 
 
 @command("cdr export", "cdr export [KEY=VALUE...]", "every matching call record as rows, for a CSV file",
@@ -76,8 +75,8 @@ def cdr_export(ctx: ControlContext, args: list[str]):
         flt, rest = cdr_search.CdrFilter.parse(args)
         if rest:
             raise ValueError(f"{', '.join(rest)}: an export has no pages")
-        rows = cdr_search.export(ctx.daemon.records, flt, _zone(ctx))
-    except ValueError as err:
+        rows = cdr_search.export(ctx.daemon.records.path, flt, _zone(ctx))
+    except (ValueError, RecordsError) as err:
         raise CommandError(f"cdr export: {err}") from None
     return {"timezone": _zone(ctx), "fields": list(FIELDS), "rows": rows}
 

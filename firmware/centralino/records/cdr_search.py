@@ -1,7 +1,8 @@
 """Searching the call records: by local date, office, number, outcome and direction, a page at a time.
 
 The web's Chiamate page and its CSV export ask through the control socket; the daemon runs the
-query on its own database (the web service has no access to the file). Dates are local days of the
+query on its own database (the web service has no access to the file), through a read-only
+connection of the query's own, so it may run in a worker thread beside the switchboard. Dates are local days of the
 comune's zone, turned into the stored UTC text bounds, so the index on ``started_at`` serves the
 query. A number matches anywhere in the caller or the called number as stored: once the privacy
 rules have masked it (``333xxxxxxx``), only its kept digits can still be found, which is the point.
@@ -9,12 +10,16 @@ rules have masked it (``333xxxxxxx``), only its kept digits can still be found, 
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .cdr import DIRECTIONS, DISPOSITIONS, CallRecord
-from .database import to_text
+from .cdr import DIRECTIONS, DISPOSITIONS, FIELDS
+from .database import RecordsError, to_text
+from .stats import _connect as connect_read_only
 
 PAGE_MAX = 500
 EXPORT_MAX = 100_000
@@ -85,42 +90,62 @@ def _choice(text: str | None, key: str, choices) -> str | None:
     return text
 
 
-def _query(flt: CdrFilter, zone: str):
+def _where(flt: CdrFilter, zone: str) -> tuple[str, list]:
+    """The WHERE clause and its parameters (bounds on started_at first, so its index is used)."""
     tz = ZoneInfo(zone)
-    query = CallRecord.select()
+    clauses, params = [], []
     if flt.first is not None:
-        start = datetime(flt.first.year, flt.first.month, flt.first.day, tzinfo=tz)
-        query = query.where(CallRecord.started_at >= to_text(start))
+        clauses.append("started_at >= ?")
+        params.append(to_text(datetime(flt.first.year, flt.first.month, flt.first.day, tzinfo=tz)))
     if flt.last is not None:
         following = flt.last + timedelta(days=1)
-        end = datetime(following.year, following.month, following.day, tzinfo=tz)
-        query = query.where(CallRecord.started_at < to_text(end))
-    if flt.office is not None:
-        query = query.where(CallRecord.office == flt.office)
+        clauses.append("started_at < ?")
+        params.append(to_text(datetime(following.year, following.month, following.day, tzinfo=tz)))
+    for column, value in (("office", flt.office), ("disposition", flt.outcome), ("direction", flt.direction)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
     if flt.number is not None:
-        query = query.where(CallRecord.caller.contains(flt.number) | CallRecord.called.contains(flt.number))
-    if flt.outcome is not None:
-        query = query.where(CallRecord.disposition == flt.outcome)
-    if flt.direction is not None:
-        query = query.where(CallRecord.direction == flt.direction)
-    return query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+        clauses.append("(instr(caller, ?) > 0 OR instr(called, ?) > 0)")
+        params += [flt.number, flt.number]
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def search(store, flt: CdrFilter, zone: str, limit: int = 50, offset: int = 0) -> tuple[int, list[CallRecord]]:
-    """(how many match, one page of them, newest first) from the CdrStore ``store``."""
+ORDER = " ORDER BY started_at DESC, id DESC"
+
+
+def _rows(database, sql: str, params: list) -> list[tuple]:
+    """Run a query on a read-only connection of its own: safe from a worker thread, and a search
+    can never change a record."""
+    try:
+        with closing(connect_read_only(Path(database))) as db:
+            return db.execute(sql, params).fetchall()
+    except sqlite3.Error as err:
+        raise RecordsError(f"{database}: cannot read the call records ({err})") from None
+
+
+def search(database, flt: CdrFilter, zone: str, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    """(how many match, one page of them as dicts, newest first) from the database file."""
     if not 1 <= limit <= PAGE_MAX:
         raise ValueError(f"limit must be 1..{PAGE_MAX}, got {limit}")
     if offset < 0:
         raise ValueError(f"offset must be 0 or more, got {offset}")
-    with store.db.bind_ctx([CallRecord]):
-        query = _query(flt, zone)
-        return query.count(), list(query.limit(limit).offset(offset))
+    where, params = _where(flt, zone)
+    total = _rows(database, f"SELECT COUNT(*) FROM calls{where}", params)[0][0]
+    columns = ", ".join(FIELDS)
+    rows = _rows(database, f"SELECT {columns} FROM calls{where}{ORDER} LIMIT ? OFFSET ?", params + [limit, offset])
+    return total, [_record(row) for row in rows]
 
 
-def export(store, flt: CdrFilter, zone: str, most: int = EXPORT_MAX) -> list[tuple]:
+def export(database, flt: CdrFilter, zone: str, most: int = EXPORT_MAX) -> list[tuple]:
     """Every matching record (newest first, at most ``most``) as tuples in ``cdr.FIELDS`` order."""
-    from .cdr import FIELDS
+    where, params = _where(flt, zone)
+    return [tuple(_record(row).values()) for row in
+            _rows(database, f"SELECT {', '.join(FIELDS)} FROM calls{where}{ORDER} LIMIT ?", params + [most])]
 
-    with store.db.bind_ctx([CallRecord]):
-        columns = [getattr(CallRecord, name) for name in FIELDS]
-        return list(_query(flt, zone).select(*columns).limit(most).tuples())
+
+def _record(row: tuple) -> dict:
+    record = dict(zip(FIELDS, row))
+    for name in ("emergency", "overflowed"):
+        record[name] = bool(record[name])
+    return record
