@@ -13,7 +13,7 @@ from _common import ROOT  # noqa: F401  (puts firmware/ and the tree on the impo
 
 from centralino.records.cdr import CdrStore
 from centralino.records.tickets import TicketStore
-from tests.web.harness import DaemonThread, browser, start_web
+from tests.web.harness import DaemonThread, browser, next_page, start_web
 
 EXAMPLE = ROOT / "examples" / "comune.yaml"
 PASSWORD = "Bench-Centralino-2026"
@@ -71,13 +71,11 @@ def stack(calls: int = 0, with_browser: bool = True):
 def login(driver, web) -> None:
     """The first login: the one-time password, then a new one."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def submit():
         page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.CSS_SELECTOR, "main form button").click()
-        WebDriverWait(driver, 30).until(staleness_of(page))
+        next_page(driver, page)
 
     driver.get(web.base + "/accesso")
     driver.find_element(By.ID, "nome").send_keys("admin")

@@ -6,7 +6,7 @@ import pytest
 
 from tests.engine.helpers import config_copy
 
-from .harness import AXE, CHROMEDRIVER, CHROMIUM, VENDOR_CSS, DaemonThread, browser, start_web
+from .harness import AXE, CHROMEDRIVER, CHROMIUM, VENDOR_CSS, DaemonThread, browser, next_page, start_web
 
 ADMIN_PASSWORD = "Centralino-Borgo-2026"
 
@@ -47,8 +47,6 @@ def driver():
 def admin(stack, driver):
     """The browser logged in as admin: a wrong password refused, the one-time password taken, a new one set."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def login(password):
         driver.get(stack.web.base + "/accesso")
@@ -56,7 +54,7 @@ def admin(stack, driver):
         driver.find_element(By.ID, "password").send_keys(password)
         page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        WebDriverWait(driver, 30).until(staleness_of(page))
+        next_page(driver, page)
 
     assert stack.web.admin_password, "the one-time password was not printed at the first start"
     login("not-the-password")
@@ -69,7 +67,7 @@ def admin(stack, driver):
         driver.find_element(By.ID, field).send_keys(value)
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(driver, 30).until(staleness_of(page))
+    next_page(driver, page)
     assert driver.current_url.endswith("/stato")
     return driver
 

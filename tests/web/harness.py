@@ -228,3 +228,22 @@ class HttpSession:
         self.request("/accesso")
         status, headers, _ = self.request("/accesso", {"nome": name, "password": password, "dopo": ""})
         return status
+
+
+def next_page(driver, old, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Wait until the page ``old`` (its <html> element) has been replaced by the next one.
+
+    Probing an element of a page being replaced fails in more ways than "stale" (chromedriver's
+    "Node ... does not belong to the document" while the new page comes in): any such failure
+    means the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_):
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(driver, timeout_s, poll_frequency=0.05).until(gone, message="the next page arrives")

@@ -16,17 +16,19 @@ import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.engine.helpers import call_in
+
+from .harness import next_page
 
 pytestmark = pytest.mark.browser
 WAIT_S = 30.0  # only so that a broken page fails instead of hanging
 
 
 def wait_for(driver, condition, what: str, timeout_s: float = WAIT_S):
-    return WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(lambda d: condition(d), message=what)
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: condition(d), message=what)
 
 
 def press(driver, element) -> None:
@@ -36,7 +38,7 @@ def press(driver, element) -> None:
         element.send_keys(Keys.ENTER)
     except WebDriverException:  # the next page came while chromedriver was still typing
         pass
-    WebDriverWait(driver, WAIT_S).until(staleness_of(page), message="the form's answer arrives")
+    next_page(driver, page, WAIT_S)
 
 
 def field(driver, office: str, name: str) -> str:
