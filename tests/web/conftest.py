@@ -12,8 +12,11 @@ ADMIN_PASSWORD = "Centralino-Borgo-2026"
 
 
 def _web_config(data):
-    """The example comune, with the first line straight to the Anagrafe office (no voce guida)."""
+    """The example comune with its GSM modem and failover, and the first line straight to the
+    Anagrafe office (no voce guida)."""
     data["lines"][0]["incoming"] = "office:anagrafe"
+    data["gsm"] = {"dialect": "sim7600", "incoming": "200"}
+    data["failover"] = {"mobile_number": "3471234567", "down_after_s": 4, "healthy_for_s": 60}
 
 
 def _needs(path, what):

@@ -58,6 +58,23 @@ def test_login_lands_on_the_status_page_with_a_strict_session_cookie(stack, admi
     assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
 
 
+def test_a_migration_is_started_and_ended_from_the_configuration_page(stack, admin):
+    admin.get(stack.web.base + "/stato")
+    wait_for(admin, lambda d: d.refresh() or "I TIM" in d.find_element(By.ID, "t-linee").find_element(
+        By.XPATH, "..").text, "the modem shown with its operator")
+    assert "4 of 4 bars" in admin.page_source and "home, READY" in admin.page_source
+    admin.get(stack.web.base + "/configurazione")
+    assert "Trasferimento non attivo" in admin.find_element(By.ID, "t-migrazione").find_element(By.XPATH, "..").text
+    press(admin, admin.find_element(By.XPATH, "//button[text()='Avvia una migrazione ora']"))
+    assert "le chiamate vanno al cellulare" in admin.find_element(By.CSS_SELECTOR, ".alert-success").text
+    assert stack.daemon.call(lambda s: (s.switchboard.failover.active, s.switchboard.failover.manual)) == (True, True)
+    admin.get(stack.web.base + "/stato")
+    assert "attivo (migration started from the console)" in admin.page_source
+    admin.get(stack.web.base + "/configurazione")
+    press(admin, admin.find_element(By.XPATH, "//button[text()='Termina la migrazione']"))
+    assert stack.daemon.call(lambda s: s.switchboard.failover.active) is False
+
+
 def test_the_wallboard_changes_as_simulated_callers_queue(stack, admin):
     admin.get(stack.web.base + "/wallboard?ufficio=anagrafe")
     assert field(admin, "anagrafe", "waiting") == "0"
