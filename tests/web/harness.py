@@ -75,13 +75,13 @@ class DaemonThread:
         self._stop = asyncio.Event()
         async with Scenario(self.config, self.data_dir, **self.options) as s:
             self.scenario = s
-            server = ControlServer(ControlContext(s.daemon, Path(self.config), RingBufferHandler()), self.control)
-            await server.start()
+            self.server = ControlServer(ControlContext(s.daemon, Path(self.config), RingBufferHandler()), self.control)
+            await self.server.start()
             self._ready.set()
             try:
                 await self._stop.wait()
             finally:
-                await server.stop()
+                await self.server.stop()
 
     def run(self, story, timeout_s: float = 60.0):
         """Run ``await story(scenario)`` on the daemon's loop; returns its result."""
@@ -92,6 +92,19 @@ class DaemonThread:
         async def story(s):
             return function(s)
         return self.run(story)
+
+    def control_down(self) -> None:
+        """The control socket goes away, as when the daemon restarts (its calls go on here)."""
+        async def story(_):
+            await self.server.stop()
+            for task in asyncio.all_tasks():  # the connections still open, the event streams among them
+                if getattr(task.get_coro(), "__qualname__", "") == "ControlServer._client":
+                    task.cancel()
+            await asyncio.sleep(0.1)
+        self.run(story)
+
+    def control_up(self) -> None:
+        self.run(lambda _: self.server.start())
 
     def stop(self) -> None:
         if self.loop is not None and self._stop is not None:

@@ -105,6 +105,22 @@ def test_the_wallboard_changes_as_simulated_callers_queue(stack, admin):
             == [("abandoned", "anagrafe")]
 
 
+def test_the_wallboard_says_when_the_daemon_is_gone_and_recovers_by_itself(stack, admin):
+    admin.get(stack.web.base + "/wallboard?ufficio=tributi")
+    wait_for(admin, lambda d: d.execute_script("return window.centralinoLive.connected"), "the live stream is up")
+    admin.execute_script("window.notReloaded = true;")
+    stack.daemon.control_down()
+    try:
+        wait_for(admin, lambda d: "non risponde" in d.find_element(By.ID, "wb-stato").text, "the page says so")
+        stack.daemon.call(lambda s: s.phone("204").off_hook())  # meanwhile the Tributi desk is busy
+    finally:
+        stack.daemon.control_up()
+    wait_for(admin, lambda d: field(d, "tributi", "busy") == "1", "fresh figures once the daemon is back")
+    assert "aggiornati" in admin.find_element(By.ID, "wb-stato").text
+    assert admin.execute_script("return window.notReloaded === true"), "the page recovered by itself"
+    stack.daemon.call(lambda s: s.phone("204").on_hook())
+
+
 def test_a_ticket_is_taken_in_charge_and_closed_with_a_note(stack, admin):
     def open_ticket(s):
         return s.daemon.tickets.open_ticket("c-web-1", "3339876543", "tributi", s.wall_clock(), "2", "no_answer").id
