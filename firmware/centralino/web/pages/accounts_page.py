@@ -14,9 +14,9 @@ from ..app import allowed, audit, form, render, services
 
 @allowed("configure")
 async def accounts_page(request: web.Request):
-    wall = await services(request).client.ask("wallboard")
+    offices = (await services(request).client.ask("comune"))["offices"]
     return render(request, "accounts.html", title="Account", accounts=services(request).accounts.accounts.values(),
-                  offices=[o["office"] for o in wall["offices"]], error=None, one_time=None)
+                  offices=offices, error=None, one_time=None)
 
 
 @allowed("configure")
@@ -29,9 +29,9 @@ async def create(request: web.Request):
                             tuple(str(o) for o in data.getall("uffici", [])), str(data.get("nome_completo", "")))
     except AccountError as err:
         audit(request, "account-create", name, "refused", str(err))
-        wall = await svc.client.ask("wallboard")
+        offices = (await svc.client.ask("comune"))["offices"]
         return render(request, "accounts.html", code=400, title="Account", accounts=svc.accounts.accounts.values(),
-                      offices=[o["office"] for o in wall["offices"]], error=str(err), one_time=None)
+                      offices=offices, error=str(err), one_time=None)
     audit(request, "account-create", name, detail=str(data.get("ruolo", "")))
     request["session"].note("success", f"Account {name} creato: dovrà cambiare la password al primo accesso.")
     raise web.HTTPSeeOther("/account")
@@ -64,9 +64,9 @@ async def reset(request: web.Request):
         raise web.HTTPNotFound(text=str(err))
     svc.sessions.end_account(name)
     audit(request, "account-reset", name)
-    wall = await svc.client.ask("wallboard")
+    offices = (await svc.client.ask("comune"))["offices"]
     return render(request, "accounts.html", title="Account", accounts=svc.accounts.accounts.values(),
-                  offices=[o["office"] for o in wall["offices"]], error=None, one_time=(name, password))
+                  offices=offices, error=None, one_time=(name, password))
 
 
 @allowed("configure")

@@ -43,11 +43,11 @@ async def calls_page(request: web.Request):
         error, found = str(err).removeprefix("cdr search: "), {"total": 0, "records": []}
     live = await client.ask("calls")
     status = await client.ask("status")
-    offices = [q for q in (await client.ask("wallboard"))["offices"]]
+    offices = (await client.ask("comune"))["offices"]
     query = {k: v for k, v in chosen.items() if v}
     pages = max(1, -(-found["total"] // PAGE))
     return render(request, "calls.html", title="Chiamate", live=live["calls"], found=found, chosen=chosen,
-                  error=error, page=page, pages=pages, offices=[o["office"] for o in offices],
+                  error=error, page=page, pages=pages, offices=offices,
                   link=lambda p: "/chiamate?" + urlencode({**query, "pagina": p}),
                   csv_link="/chiamate.csv" + ("?" + urlencode(query) if query else ""),
                   stations={s["number"]: s["name"] for s in (status.get("switchboard") or {}).get("stations", [])})

@@ -63,10 +63,10 @@ async def stats_page(request: web.Request):
         kind, period = _choice(request)
         office, data, error = request.query.get("ufficio", ""), None, str(err).removeprefix("report: ")
     columns, per_office, totals = table(data) if data else ([], {}, [])
-    wall = await services(request).client.ask("wallboard")
+    offices = (await services(request).client.ask("comune"))["offices"]
     return render(request, "stats.html", title="Statistiche", kind=kind, period=period, office=office, data=data,
                   error=error, columns=columns, per_office=per_office, totals=totals,
-                  offices=[o["office"] for o in wall["offices"]], query=request.query_string)
+                  offices=offices, query=request.query_string)
 
 
 @allowed("overview")
