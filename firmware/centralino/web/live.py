@@ -4,7 +4,8 @@ The web service holds a single ``{"cmd": "events"}`` connection (reconnected whe
 restarts). Each browser page that wants live figures subscribes to a topic: ``wallboard`` and
 ``calls`` are snapshots the hub fetches again when a call event arrives (one control request
 however many screens watch, never more than one in flight per topic; events that arrive during
-a fetch cause exactly one more), ``events`` passes the daemon's events through as they come.
+a fetch cause exactly one more, and the wallboard is fetched at most four times a second),
+``events`` passes the daemon's events through as they come.
 
 Every browser has a bounded queue: a screen on a slow network loses the oldest messages, never
 slows the hub, and snapshots make up for a lost one at the next change.
@@ -23,6 +24,10 @@ log = logging.getLogger("centralino.web.live")
 
 STREAM_KINDS = ["call.*", "engine.*", "port.*", "service.*", "failover.*", "emergency.*", "stream.*"]
 SNAPSHOTS = {"wallboard": ("wallboard",), "calls": ("calls",)}
+# The least time between two fetches of a topic while events keep coming: the wallboard's figures
+# cost the daemon a few milliseconds of its loop each (today's statistics), so a burst of events
+# costs it at most four of them a second; the first fetch after a quiet moment is immediate.
+MIN_INTERVAL_S = {"wallboard": 0.25, "calls": 0.0}
 RECONNECT_S = (0.5, 1.0, 2.0, 5.0)
 SUBSCRIBER_QUEUE = 100
 
@@ -64,6 +69,8 @@ class LiveHub:
         self.events_seen = 0
         self._fetching: dict[str, asyncio.Task] = {}
         self._dirty: set[str] = set()
+        self._last_fetch: dict[str, float] = {}
+        self.fetches: dict[str, int] = {}  # control requests made per topic (tests, the bench)
         self._task: asyncio.Task | None = None
 
     # -- life cycle
@@ -134,7 +141,13 @@ class LiveHub:
     async def _fetch(self, topic: str) -> None:
         try:
             while True:
+                now = asyncio.get_running_loop().time()
+                wait_s = self._last_fetch.get(topic, -1e9) + MIN_INTERVAL_S.get(topic, 0.0) - now
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
+                self._last_fetch[topic] = asyncio.get_running_loop().time()
                 self._dirty.discard(topic)
+                self.fetches[topic] = self.fetches.get(topic, 0) + 1
                 try:
                     data = await self.client.ask(*SNAPSHOTS[topic])
                 except (DaemonUnavailable, DaemonRefused) as err:
