@@ -102,6 +102,10 @@ class LiveHub:
 
     def _set_up(self, up: bool) -> None:
         self.daemon_up = up
+        if not up:  # a snapshot still on its way would show old figures as if they were current
+            for task in self._fetching.values():
+                task.cancel()
+            self._dirty.clear()
         log.log(logging.INFO if up else logging.WARNING, "daemon event stream %s", "connected" if up else "lost")
         for sub in self.subscribers:
             sub.put("daemon", {"up": up})
@@ -152,6 +156,8 @@ class LiveHub:
                     data = await self.client.ask(*SNAPSHOTS[topic])
                 except (DaemonUnavailable, DaemonRefused) as err:
                     log.debug("live %s: %s", topic, err)
+                    return
+                if not self.daemon_up:
                     return
                 data = {**data, "fetched_at": time.time()} if isinstance(data, dict) else data
                 self.latest[topic] = data

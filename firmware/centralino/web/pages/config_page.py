@@ -2,7 +2,8 @@
 the service mode, migrations to the mobile, and a backup to download.
 
 A proposed file (uploaded, or edited in the page) is sent whole to the daemon, which checks it
-(``config test``) and diffs it against the file on disk (``config diff``) without writing anything;
+(``config test``) and diffs it against the file on disk (``config diff``) without writing anything
+(a planned migration window from its form is written into the text first, ``migration_window.py``);
 an error is shown at its line in the numbered listing. Only then can it be applied (``config
 apply``), which the daemon refuses again if the text has a problem.
 """
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from ..app import allowed, audit, form, refuse_csrf, render, services
 from ..control_client import DaemonRefused
+from ..migration_window import WindowError, add_window
 from ..sessions import csrf_ok
 from .status import optional
 
@@ -56,12 +58,29 @@ def _proposed(data) -> tuple[str, str]:
 @allowed("configure")
 async def check(request: web.Request):
     data = await form(request)
-    client = services(request).client
     try:
         text, name = _proposed(data)
     except ValueError as err:
         request["session"].note("danger", str(err).capitalize() + ".")
         raise web.HTTPSeeOther("/configurazione")
+    return await _verified(request, name, text)
+
+
+@allowed("configure")
+async def plan_window(request: web.Request):
+    """A migration window from the form, written into the file's text, then checked and diffed."""
+    data = await form(request)
+    shown = await services(request).client.ask("config", "show")
+    try:
+        text = add_window(shown["text"], str(data.get("inizio", "")), str(data.get("fine", "")))
+    except WindowError as err:
+        request["session"].note("danger", f"Finestra non aggiunta: {err}.")
+        raise web.HTTPSeeOther("/configurazione#t-migrazione")
+    return await _verified(request, "finestra-migrazione.yaml", text)
+
+
+async def _verified(request: web.Request, name: str, text: str) -> web.Response:
+    client = services(request).client
     result = await client.ask("config", "test", name, text)
     diff = await client.ask("config", "diff", text)
     audit(request, "config-check", name, "ok" if result["ok"] else "refused", result.get("error", ""))
@@ -192,6 +211,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/configurazione/applica", apply)
     app.router.add_post("/configurazione/servizio", service_mode)
     app.router.add_post("/configurazione/migrazione", migration)
+    app.router.add_post("/configurazione/finestra", plan_window)
     app.router.add_post("/configurazione/copia", backup_start)
     app.router.add_get("/configurazione/copia.tar.gz", backup_download)
     app.router.add_post("/configurazione/ripristino", restore_upload)

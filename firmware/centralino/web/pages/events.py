@@ -36,10 +36,10 @@ async def event_stream(request: web.Request):
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     sub = Subscriber(topics)
-    for topic in topics & set(SNAPSHOTS):
-        if topic in hub.latest:
-            sub.put(topic, hub.latest[topic])
     sub.put("daemon", {"up": hub.daemon_up})
+    for topic in topics & set(SNAPSHOTS):
+        if topic in hub.latest and hub.daemon_up:
+            sub.put(topic, hub.latest[topic])
     hub.subscribe(sub)
     try:
         await response.write(b"retry: 3000\n\n")

@@ -37,7 +37,7 @@
         if (cell && cell.textContent !== String(values[k])) { cell.textContent = values[k]; }
       });
     });
-    say("Dati aggiornati alle " + time(data.at));
+    if (window.centralinoLive.connected) { say("Dati aggiornati alle " + time(data.at)); }
   }
 
   function showCalls(data) {
@@ -55,7 +55,7 @@
       });
       calls.appendChild(tr);
     });
-    say(rows.length + " chiamate in corso, aggiornato alle " + time());
+    if (window.centralinoLive.connected) { say(rows.length + " chiamate in corso, aggiornato alle " + time()); }
   }
 
   var source = new EventSource("/eventi?argomenti=" + topics.join(","));
