@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian tools the tests use as independent references and test-signal sources, as
 # command or command:package when the package has another name
-DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux sipp:sip-tester sipsak baresip kamailio svmap:sipvicious
+DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux sipp:sip-tester sipsak baresip kamailio svmap:sipvicious \
+	chromium chromedriver:chromium-driver npm
 STAMP := $(VENV)/.installed
 # Debian tools of the package and image builds (image-build/, tests/image/); BOOT_TOOLS only for
 # make boot-test
@@ -12,15 +13,15 @@ IMAGE_TOOLS := mmdebstrap dpkg-deb:dpkg qemu-aarch64-static:qemu-user-static upd
 	systemd-nspawn:systemd-container sfdisk:fdisk mkfs.vfat:dosfstools mcopy:mtools mkfs.ext4:e2fsprogs xz:xz-utils
 BOOT_TOOLS := qemu-system-aarch64:qemu-system-arm
 
-.PHONY: demo test bench setup debs apt clean deb image boot-test image-tools binfmt
+.PHONY: demo test bench setup debs apt clean deb image boot-test image-tools binfmt web-assets
 
 demo: setup
 	$(BIN)/centralino demo --data-dir out/demo
 
-test: setup debs image-tools
+test: setup debs web-assets image-tools
 	$(BIN)/python -m pytest
 
-bench: setup debs
+bench: setup debs web-assets
 	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 setup: $(STAMP)
@@ -30,7 +31,12 @@ $(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(MAKE) --no-print-directory apt PKGS=python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python tools/vendor_web_assets.py || echo "setup: the web interface's Bootstrap Italia files are missing (make web-assets after installing npm)"
 	@touch $@
+
+# Bootstrap Italia (packaged with the web interface) and axe-core (browser tests) from npm
+web-assets: setup
+	$(BIN)/python tools/vendor_web_assets.py
 
 debs:
 	@missing=""; for entry in $(DEB_TOOLS); do tool=$${entry%%:*}; package=$${entry#*:}; \
@@ -38,7 +44,7 @@ debs:
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt PKGS="$$missing"; fi
 
 # out/centralino_VERSION_arm64.deb and _amd64.deb (xz; python image-build/build_deb.py --help)
-deb: setup image-tools
+deb: setup web-assets image-tools
 	$(BIN)/python image-build/build_deb.py
 
 # out/centralino-VERSION-arm64.img.xz and .sha256 (about 10 minutes here)

@@ -101,6 +101,17 @@ def build_project_wheel(work: Path) -> Path:
     return wheels[0]
 
 
+WEB_ASSETS = ROOT / "firmware" / "centralino" / "web" / "static" / "vendor" / "bootstrap-italia" / "css" / \
+    "bootstrap-italia.min.css"
+
+
+def check_web_assets() -> None:
+    """The web interface's Bootstrap Italia files are vendored by ``make web-assets`` (npm), not
+    committed: a package without them would serve unstyled pages, so the build stops instead."""
+    if not WEB_ASSETS.exists():
+        raise BuildError(f"{WEB_ASSETS.relative_to(ROOT)} is missing: run make web-assets (needs npm) first")
+
+
 def target_environment(arch: str) -> dict[str, str]:
     return default_environment() | {"platform_machine": DEB_MACHINES[arch], "sys_platform": "linux",
                                     "platform_system": "Linux"}
@@ -258,6 +269,7 @@ def build(arch: str, out: Path, cache: Path, compression: str, level: int | None
     shutil.rmtree(work, ignore_errors=True)
     stage = work / "root"
     stage.mkdir(parents=True)
+    check_web_assets()
     project_wheel = build_project_wheel(work)
     wanted = [str(project_wheel), *target_only(project_wheel, arch)]
     wheels = fetch_wheels(wanted, project_wheel, arch, cache)

@@ -17,4 +17,11 @@ run config-link readlink /etc/centralino/centralino.yaml
 run imports /opt/centralino/bin/python3 -c 'import platform, numpy, yaml, lgpio, centralino.media.g711 as g
 print(platform.machine(), numpy.__version__, yaml.__with_libyaml__, len(g.alaw_encode(numpy.zeros(160, numpy.int16))))'
 run machine uname -m
+# the web interface (tests/web covers it on amd64): its unit, user, and its compiled libraries on aarch64
+run web-enabled systemctl is-enabled centralino-web.service
+run web-groups id -nG centralino-web
+run web-imports /opt/centralino/bin/python3 -c 'import argon2, aiohttp, cryptography.x509, jinja2
+from centralino.web import accounts, tls
+h = accounts.hasher().hash("prova-centralino")
+print(accounts.hasher().verify(h, "prova-centralino"), h.startswith("$argon2id$"))'
 exit 0

@@ -28,4 +28,29 @@ if wait_for 150 active; then
 else
     show > $P/never-ready
 fi
+# the web interface under the same systemd (tests/web covers its pages): active, HTTPS answering,
+# HTTP redirecting, and its user unable to read the daemon's database
+webvalue() { systemctl show -P "$1" centralino-web.service; }
+webup() { [ "$(webvalue ActiveState)" = active ] && /opt/centralino/bin/python3 -c \
+    "import ssl; ssl.get_server_certificate(('127.0.0.1', 443))" >/dev/null 2>&1; }
+if wait_for 90 webup; then
+    systemctl show -p ActiveState -p NRestarts -p User centralino-web.service > $P/web
+    /opt/centralino/bin/python3 - > $P/web-http 2>&1 <<'PY'
+import http.client, ssl
+context = ssl.create_default_context()
+context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+page = http.client.HTTPSConnection("127.0.0.1", 443, context=context, timeout=10)
+page.request("GET", "/accesso")
+answer = page.getresponse()
+print(answer.status, "Nome account" in answer.read().decode())
+plain = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+plain.request("GET", "/stato", headers={"Host": "centralino"})
+redirect = plain.getresponse()
+print(redirect.status, redirect.getheader("Location"))
+PY
+    runuser -u centralino-web -- cat /var/lib/centralino/centralino.db > /dev/null 2> $P/web-db
+    echo "rc=$?" >> $P/web-db
+else
+    systemctl show -p ActiveState -p Result -p NRestarts centralino-web.service > $P/web-never
+fi
 systemctl poweroff

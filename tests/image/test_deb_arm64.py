@@ -98,3 +98,14 @@ def test_installed_files(report):
     dropins = [f for f in files if f.startswith("/usr/lib/systemd/system/serial-getty@ttyAMA0.service.d/")]
     if dropins:  # the technician's serial console, when the tree has it
         assert "agetty --autologin technician" in answer(report, "getty-dropin")
+
+
+def test_the_web_interface_is_installed_enabled_and_runs_on_aarch64(report):
+    assert answer(report, "web-enabled").strip() == "enabled"
+    assert answer(report, "web-groups").split() == ["centralino-web", "centralino"], "no device group"
+    assert answer(report, "web-imports").split() == ["True", "True"]
+    files = set(answer(report, "files").split())
+    for path in ("/usr/lib/systemd/system/centralino-web.service", "/usr/lib/sysusers.d/centralino-web.conf",
+                 "/opt/centralino/lib/python3.11/site-packages/centralino/web/static/vendor/bootstrap-italia/css/"
+                 "bootstrap-italia.min.css", "/opt/centralino/lib/python3.11/site-packages/centralino/web/templates/base.html"):
+        assert path in files, path

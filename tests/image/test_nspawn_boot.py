@@ -61,6 +61,9 @@ def booted(deb_for):
     for line in journal.splitlines():
         if any(word in line for word in ("centralino ready", "Watchdog timeout", "Scheduled restart")):
             print(line)
+    web_journal = subprocess.run(["journalctl", "-D", str(tree / "var/log/journal"), "-u", "centralino-web.service",
+                                  "--no-pager"], capture_output=True, text=True).stdout
+    notes["web-journal"] = web_journal
     yield notes, journal, boot.stdout[-3000:]
     shutil.rmtree(tree, ignore_errors=True)
 
@@ -84,3 +87,15 @@ def test_frozen_daemon_is_restarted_by_the_watchdog(booted):
     assert "Watchdog timeout" in journal
     frozen_for_s = int(notes["restarted-at"]) - int(notes["ready-at"])
     assert 10 <= frozen_for_s < 90  # WatchdogSec=10, then the kill and RestartSec=2
+
+
+def test_the_web_interface_runs_as_its_own_user_and_answers_https(booted):
+    notes, _, _ = booted
+    assert "web" in notes, f"never up: {notes.get('web-never')}\n{notes['web-journal'][-3000:]}"
+    web = properties(notes["web"])
+    assert (web["ActiveState"], web["NRestarts"], web["User"]) == ("active", "0", "centralino-web")
+    page, redirect = notes["web-http"].splitlines()[:2]
+    assert page == "200 True"
+    assert redirect == "301 https://centralino/stato"
+    assert "Permission denied" in notes["web-db"] and "rc=1" in notes["web-db"]
+    assert "One-time password:" in notes["web-journal"], "the first start's password is printed (console and journal)"

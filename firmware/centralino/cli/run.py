@@ -46,6 +46,8 @@ def run(args) -> int:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        from centralino.ops.restore import apply_staged
+        apply_staged(database, args.config)  # a backup restored from the web waits for this start; never raises
         board = open_board(settings, args.board, clock=loop.time)
         daemon = Daemon(settings, board, database, clock=loop.time)
         service = ServiceSupervision(Notifier(clock=loop.time))

@@ -271,3 +271,7 @@ COMMANDS["migration stop"] = COMMANDS["failover stop"]
 
 from . import office_commands  # noqa: E402,F401  (registers tickets, ticket close, voicemail ...)
 from . import device_commands  # noqa: E402,F401  (registers gsm, leds, led test)
+from . import web_commands  # noqa: E402,F401  (cdr search, wallboard, stats data, ticket take ... for the web)
+from . import config_commands  # noqa: E402,F401  (config show, test, diff, apply)
+from . import backup_commands  # noqa: E402,F401  (backup create, status, read)
+from . import restore  # noqa: E402,F401  (restore begin, chunk, check, status, cancel)

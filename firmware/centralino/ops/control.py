@@ -18,6 +18,7 @@ import socket
 import struct
 from pathlib import Path
 
+from . import event_stream, worker
 from .commands import CommandError, ControlContext, resolve
 
 log = logging.getLogger("centralino.control")
@@ -92,6 +93,11 @@ async def handle_request(ctx: ControlContext, line: bytes, creds=None) -> dict:
         return {"ok": False, "error": f"internal error: {type(err).__name__}: {err}"}
 
 
+def _in_thread(ctx: ControlContext, line: bytes, creds) -> dict:
+    """``handle_request`` in a worker thread, on a loop of its own (the command is a plain read)."""
+    return asyncio.run(handle_request(ctx, line, creds))
+
+
 class ControlServer:
     """The asyncio server behind the socket file."""
 
@@ -138,7 +144,18 @@ class ControlServer:
                     break
                 if not line.strip():
                     continue
-                response = await handle_request(self.ctx, line, creds)
+                try:  # {"cmd": "events"} turns this connection into an event stream (ops/event_stream.py)
+                    if (kinds := event_stream.requested_kinds(line)) is not None:
+                        await event_stream.serve(self.ctx.daemon, kinds, reader, writer)
+                        break
+                except event_stream.StreamRequestError as err:
+                    writer.write(json.dumps({"ok": False, "error": str(err)}).encode() + b"\n")
+                    await writer.drain()
+                    continue
+                if worker.in_thread(line):  # a long read (a year's statistics) off the media clock's loop
+                    response = await asyncio.to_thread(_in_thread, self.ctx, line, creds)
+                else:
+                    response = await handle_request(self.ctx, line, creds)
                 writer.write(json.dumps(response, default=str).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
