@@ -82,14 +82,10 @@ def test_a_clean_stop_records_the_calls_in_progress_as_interrupted_at_the_stop(t
     from centralino.records.cdr import STOPPED_CAUSE
 
     async def main():
+        from .helpers import connect
+
         s = await Scenario(EXAMPLE, tmp_path / "data").start()
-        a, b = s.phone("201"), s.phone("203")
-        a.off_hook()
-        await s.wait(0.5)
-        await a.dial("203")
-        await s.until(lambda: b.ringing, "203 rings")
-        b.off_hook()
-        await s.until(lambda: s.station_state("203") == "talking", "203 answers")
+        await connect(s, "201", "203")
         await s.wait(2.0)
         stopped_at = s.wall_clock()
         await s.stop()
