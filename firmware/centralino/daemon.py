@@ -20,6 +20,7 @@ from centralino.calls.switchboard import Switchboard
 from centralino.flows.mailer import Mailer
 from centralino.ops.gsm_watch import watch_gsm
 from centralino.ops.leds import start_leds
+from centralino.ops.lifeline import start_lifeline  # issue 18: the lifeline relay
 from centralino.ports import build_channels
 from centralino.sip.service import SipService
 from centralino.records import housekeeping
@@ -48,6 +49,7 @@ class Daemon:
         self.gsm_watch = None  # ops/gsm_watch.py: what the console's `gsm` shows
         self.sip: SipService | None = None  # sip/service.py: trunk, registrar, SIP channels
         self.led_supervisor = None  # ops/leds.py: the status LEDs' patterns
+        self.lifeline = None  # ops/lifeline.py: the lifeline relay (issue 18 hook)
         database = Path(records.path)  # the CDRs' file (``run --database`` may override the setting)
         self.tickets = TicketStore(database)
         self.voicemail = VoicemailStore(database, database.parent / "voicemail")
@@ -95,12 +97,15 @@ class Daemon:
             self._mailer_task = asyncio.get_running_loop().create_task(self.mailer.run(), name="mailer")
         self._housekeeping = housekeeping.start_daily(self.settings, self.wall_clock, self.records.path)  # privacy
         self.ready = True
+        self.lifeline = start_lifeline(self)  # issue 18 hook: hold the relay only once calls can be taken
         in_service = sum(ch.in_service for ch in self.channels.values())
         log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
                  len(self.channels), self.ready_after_s)
 
     async def stop(self) -> None:
         self.ready = False
+        if self.lifeline is not None:  # issue 18 hook: phone 1 back on line 1 before anything else stops
+            self.lifeline.close()
         await housekeeping.stop_daily(getattr(self, "_housekeeping", None))
         if self.media is not None:
             await self.media.stop()
@@ -137,4 +142,5 @@ class Daemon:
                 "ports": [ch.status() for ch in self.channels.values()],
                 "media": self.media.status() if self.media else None,
                 "switchboard": self.switchboard.status() if self.switchboard else None,
-                "sip": self.sip.status() if self.sip else None}
+                "sip": self.sip.status() if self.sip else None,
+                "lifeline": self.lifeline.status() if self.lifeline else None}  # issue 18 hook
