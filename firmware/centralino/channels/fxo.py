@@ -192,6 +192,8 @@ class FxoChannel(Channel):
                 self._far_end_gone("loop_drop", event.at_s)
             elif isinstance(event, si3050.PolarityReversal):
                 self._far_end_gone("polarity", event.at_s)
+            elif isinstance(event, si3050.ChipFailed):  # issue 18 hook: a chip lost for good
+                self.mark_faulty(event.problem)
 
     def _far_end_gone(self, how: str, at_s: float) -> None:
         if how in self.hangup_detect and self.state in ("connected", "outgoing", "dialling", "seizing"):
