@@ -41,6 +41,7 @@ LOOPBACK_FRAMES = 25  # 0.5 s: on the Pi the ALSA stream returns frames a few pe
 LOOPBACK_MEASURED = 10  # the last frames are measured
 LOOPBACK_TOLERANCE_DB = 3.0
 LOOPBACK_PURITY = 0.9  # share of the received power at the tone's frequency
+SILENT_DB = -40.0  # less than this came back: the slot is silent (A-law idle codes are not zero)
 ON_HOOK_LINE_V = 30.0  # at least this between tip and ring with the phone on hook
 ON_HOOK_MAX_MA = 5.0
 DAA_LINE_PRESENT_V = 3
@@ -238,7 +239,8 @@ async def loopback_check(name: str, driver, pcm, slot: int, slots: int) -> Check
     gain_db, purity = _tone_level(back, sent)
     measured = f"{TONE_HZ:.0f} Hz sent in slot {slot}"
     if purity < LOOPBACK_PURITY or abs(gain_db) > LOOPBACK_TOLERANCE_DB:
-        found = "nothing came back" if not np.any(back) else f"came back at {gain_db:+.1f} dB, {purity:.0%} pure"
+        found = ("nothing came back" if gain_db < SILENT_DB
+                 else f"came back at {gain_db:+.1f} dB, {purity:.0%} pure")
         return fail(f"{name} loopback", f"{measured}: {found}",
                     "check the chip's PCM pins and that no other chip drives this timeslot")
     return ok(f"{name} loopback", f"{measured} came back at {gain_db:+.1f} dB")
