@@ -84,15 +84,14 @@ def ascii_header(labels: dict[int, str]) -> str:
     """The 40-pin header as text, each GPIO followed by what the board uses it for."""
     rows = []
     for odd in range(1, 41, 2):
-        left = _cell(odd, labels)
-        right = _cell(odd + 1, labels)
-        rows.append(f"{left:>38} [{odd:2}][{odd + 1:2}] {right}")
+        left = " ".join(reversed(_cell(odd, labels)))
+        right = " ".join(_cell(odd + 1, labels))
+        rows.append(f"{left:>30} [{odd:2}][{odd + 1:2}] {right}".rstrip())
     return "\n".join(rows)
 
 
-def _cell(pin: int, labels: dict[int, str]) -> str:
+def _cell(pin: int, labels: dict[int, str]) -> tuple[str, ...]:
     name, gpio = HEADER[pin]
     if gpio is None:
-        return name
-    use = labels.get(gpio)
-    return f"{name} {use}" if use else f"{name} (free)"
+        return (name,)
+    return (name, labels.get(gpio, "(free)"))
