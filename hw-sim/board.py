@@ -4,7 +4,9 @@
 GPIO wires for their interrupt and reset lines, the HAT ID EEPROM and the PCM bus, and hands out
 bus objects with the constructors' signatures of periphery and smbus2 (``spi(devpath, mode,
 speed)``, ``gpio(chip, line, direction, edge=...)``, ``smbus(bus)``). Around it: an analog phone
-on every FXS port and a PSTN exchange with one subscriber line per FXO port.
+on every FXS port and a PSTN exchange with one subscriber line per FXO port; with a lifeline in
+the board, its relay (``relay.py``) between phone 1 and its SLIC and between line 1 and its DAA.
+``open_sim_board`` is the ``sim`` board kind (the ``centralino.boards`` entry point).
 """
 
 from __future__ import annotations
