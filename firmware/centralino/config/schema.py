@@ -22,7 +22,7 @@ from .flows_schema import Menu, Office, SwitchboardRules, calendar_from_node, ch
 from .loader import ConfigError, ConfigNode, Origin, load_yaml
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
-from .board_schema import Board, Port, check_board_settings  # noqa: F401 (Port: re-exported)
+from .board_schema import GPIO_MAX, Board, Port, check_board_settings  # noqa: F401 (re-exported)
 
 NUMBER = r"[0-9]{2,6}"
 PHONE_NUMBER = r"\+?[0-9]{2,20}"
