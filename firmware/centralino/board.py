@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from centralino.drivers.errors import ChipError
-from centralino.drivers.hat_eeprom import HatInfo, read_hat_info
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the board is layer 1, under the drivers: it imports one only to read the EEPROM
+    from centralino.drivers.hat_eeprom import HatInfo
 
 log = logging.getLogger("centralino.board")
 
@@ -96,6 +98,9 @@ class Board:
     def check_hat(self, expected_product: str) -> None:
         """Read the HAT ID EEPROM; a missing or different HAT is reported, not fatal: ports that
         do not answer become faulty one by one, and emergency paths that work keep working."""
+        from centralino.drivers.errors import ChipError
+        from centralino.drivers.hat_eeprom import read_hat_info
+
         try:
             self.hat = read_hat_info(self.hat_bus)
         except ChipError as err:

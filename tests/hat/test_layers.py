@@ -23,6 +23,15 @@ def test_opening_the_pi_board_imports_nothing_of_the_simulator():
     assert result.stdout.strip() == "[]" and "sim" in __import__("centralino.board").board.board_kinds()
 
 
+def test_the_simulated_board_loads_no_driver_module():
+    code = ("import sys; from centralino.config.schema import load_settings; "
+            "from centralino.hwsim.board import SimBoard, open_sim_board; "
+            f"s = load_settings({str(ROOT / 'examples' / 'comune.yaml')!r}); open_sim_board(s, sim=SimBoard(s)); "
+            "print([m for m in sys.modules if m.startswith('centralino.drivers')])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_no_simulator_module_imports_driver_code():
     for source in sorted((ROOT / "hw-sim").glob("*.py")):
         for node in ast.walk(ast.parse(source.read_text())):
