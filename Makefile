@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 # Debian tools the tests use as independent references and test-signal sources, as
 # command or command:package when the package has another name
 DEB_TOOLS := sox espeak-ng multimon-ng minimodem systemd-analyze:systemd setpriv:util-linux sipp:sip-tester sipsak baresip kamailio svmap:sipvicious \
-	chromium chromedriver:chromium-driver npm
+	chromium chromedriver:chromium-driver npm dtc:device-tree-compiler
 STAMP := $(VENV)/.installed
 # Debian tools of the package and image builds (image-build/, tests/image/); BOOT_TOOLS only for
 # make boot-test
 IMAGE_TOOLS := mmdebstrap dpkg-deb:dpkg qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
-	systemd-nspawn:systemd-container sfdisk:fdisk mkfs.vfat:dosfstools mcopy:mtools mkfs.ext4:e2fsprogs xz:xz-utils
+	systemd-nspawn:systemd-container sfdisk:fdisk mkfs.vfat:dosfstools mcopy:mtools mkfs.ext4:e2fsprogs xz:xz-utils \
+	dtc:device-tree-compiler
 BOOT_TOOLS := qemu-system-aarch64:qemu-system-arm
 
 .PHONY: demo test bench setup debs apt clean deb image boot-test image-tools binfmt web-assets

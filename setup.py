@@ -11,4 +11,6 @@ SOURCE_ROOTS = {"centralino.drivers": "drivers", "centralino.hwsim": "hw-sim"}
 setup(
     packages=find_packages("firmware") + list(SOURCE_ROOTS),
     package_dir={"": "firmware", **SOURCE_ROOTS},
+    # the board definitions and their device-tree overlays (centralino.config.board_schema)
+    package_data={"centralino": ["boards/*.yaml", "boards/*.dts"]},
 )

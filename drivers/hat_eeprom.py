@@ -13,6 +13,8 @@ algorithm of the reference tools; it is ten lines, so no dependency is added for
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import struct
 import uuid as uuidlib
 from dataclasses import dataclass
@@ -27,8 +29,13 @@ HEADER = struct.Struct("<4sBBHI")  # signature, version, reserved, numatoms, eep
 ATOM_HEADER = struct.Struct("<HHI")  # type, count, dlen (data + 2-byte CRC)
 ATOM_VENDOR_INFO = 0x0001
 ATOM_GPIO_MAP = 0x0002
+ATOM_DT_BLOB = 0x0003  # the device-tree overlay (.dtbo contents) the Pi's firmware may load
+GPIO_MAP_BYTES = 30  # bank_drive, power, one byte for each of GPIO 0..27
 VENDOR_FIXED = struct.Struct("<16sHHBB")  # uuid, pid, pver, vslen, pslen
 READ_CHUNK_BYTES = 32
+PAGE_BYTES = 32  # a 24C32 writes at most one 32-byte page per message, wrapping inside the page
+WRITE_CYCLE_S = 0.005  # the datasheet's write cycle; the chip does not acknowledge meanwhile
+WRITE_POLLS = 20  # acknowledge polling: this many tries of WRITE_CYCLE_S / 5
 PORT_NAME = "hat-eeprom"
 
 
@@ -49,10 +56,13 @@ class HatInfo:
     product_id: int
     product_version: int
     uuid: str
+    gpio_map: bytes = b""
+    overlay_bytes: int = 0  # size of the device-tree atom, 0 when there is none
 
     def status(self) -> dict:
         return {"vendor": self.vendor, "product": self.product, "product_id": self.product_id,
-                "product_version": self.product_version, "uuid": self.uuid}
+                "product_version": self.product_version, "uuid": self.uuid,
+                "overlay_bytes": self.overlay_bytes}
 
 
 def _read(bus, offset: int, length: int) -> bytes:
@@ -91,6 +101,7 @@ def read_hat_info(bus) -> HatInfo:
     image = header + _read(bus, HEADER.size, eeplen - HEADER.size)
     offset = HEADER.size
     vendor = None
+    extras: dict[str, object] = {}
     for _ in range(numatoms):
         if offset + ATOM_HEADER.size > eeplen:
             raise ChipError(PORT_NAME, "atom list runs past the stored length", register=offset)
@@ -105,10 +116,14 @@ def read_hat_info(bus) -> HatInfo:
                             f"(stored 0x{stored_crc:04X}, computed 0x{crc16_arc(body):04X})", register=offset)
         if atype == ATOM_VENDOR_INFO:
             vendor = _vendor_info(body[ATOM_HEADER.size:], offset)
+        elif atype == ATOM_GPIO_MAP:
+            extras["gpio_map"] = bytes(body[ATOM_HEADER.size:])
+        elif atype == ATOM_DT_BLOB:
+            extras["overlay_bytes"] = len(body) - ATOM_HEADER.size
         offset = end
     if vendor is None:
         raise ChipError(PORT_NAME, "no vendor-info atom (the HAT specification requires one)")
-    return vendor
+    return dataclasses.replace(vendor, **extras)
 
 
 def _vendor_info(data: bytes, offset: int) -> HatInfo:
@@ -128,13 +143,58 @@ def _vendor_info(data: bytes, offset: int) -> HatInfo:
 
 
 def encode_image(vendor: str, product: str, product_id: int, product_version: int,
-                 uuid: str, gpio_map: bytes = bytes(30)) -> bytes:
-    """An EEPROM image with a vendor-info and a GPIO-map atom, as eepmake writes it."""
+                 uuid: str, gpio_map: bytes = bytes(GPIO_MAP_BYTES), dt_blob: bytes | None = None) -> bytes:
+    """An EEPROM image with a vendor-info, a GPIO-map and (optionally) a device-tree atom, as
+    eepmake writes it. Raises ValueError when it does not fit the 24C32."""
+    if len(gpio_map) != GPIO_MAP_BYTES:
+        raise ValueError(f"a GPIO map atom is {GPIO_MAP_BYTES} bytes, got {len(gpio_map)}")
     vstr, pstr = vendor.encode("ascii"), product.encode("ascii")
     vendor_data = VENDOR_FIXED.pack(uuidlib.UUID(uuid).bytes_le, product_id, product_version,
                                     len(vstr), len(pstr)) + vstr + pstr
+    contents = [(ATOM_VENDOR_INFO, vendor_data), (ATOM_GPIO_MAP, bytes(gpio_map))]
+    if dt_blob is not None:
+        contents.append((ATOM_DT_BLOB, bytes(dt_blob)))
     atoms = b""
-    for count, (atype, data) in enumerate(((ATOM_VENDOR_INFO, vendor_data), (ATOM_GPIO_MAP, gpio_map))):
+    for count, (atype, data) in enumerate(contents):
         body = ATOM_HEADER.pack(atype, count, len(data) + 2) + data
         atoms += body + struct.pack("<H", crc16_arc(body))
-    return HEADER.pack(SIGNATURE, FORMAT_VERSION, 0, 2, HEADER.size + len(atoms)) + atoms
+    image = HEADER.pack(SIGNATURE, FORMAT_VERSION, 0, len(contents), HEADER.size + len(atoms)) + atoms
+    if len(image) > EEPROM_SIZE_BYTES:
+        raise ValueError(f"the image is {len(image)} bytes; a 24C32 holds {EEPROM_SIZE_BYTES}")
+    return image
+
+
+def read_bytes(bus, offset: int, length: int) -> bytes:
+    """Raw contents (``is_blank``, verifying a write)."""
+    return _read(bus, offset, length)
+
+
+def is_blank(bus) -> bool:
+    """No HAT signature at the start (a new chip reads 0xFF everywhere)."""
+    return _read(bus, 0, len(SIGNATURE)) != SIGNATURE
+
+
+async def write_image(bus, image: bytes) -> None:
+    """Program ``image`` page by page and read it back; ChipError when it does not stick (the
+    write-protect pin, pulled up on a HAT as the design guide asks, must be bridged to write)."""
+    from smbus2 import i2c_msg
+
+    for offset in range(0, len(image), PAGE_BYTES):
+        page = image[offset:offset + PAGE_BYTES]
+        message = i2c_msg.write(EEPROM_ADDRESS, [(offset >> 8) & 0xFF, offset & 0xFF, *page])
+        for attempt in range(WRITE_POLLS):
+            try:
+                bus.i2c_rdwr(message)
+                break
+            except OSError as err:  # busy with the previous page's write cycle: no acknowledge
+                if attempt == WRITE_POLLS - 1:
+                    raise ChipError(PORT_NAME, f"no answer while writing at offset {offset} ({err})",
+                                    register=offset) from err
+                await asyncio.sleep(WRITE_CYCLE_S / 5)
+        await asyncio.sleep(WRITE_CYCLE_S)
+    back = _read(bus, 0, len(image))
+    if back != image:
+        first = next(i for i, (a, b) in enumerate(zip(back, image)) if a != b)
+        raise ChipError(PORT_NAME, f"the EEPROM did not keep what was written (first difference at byte "
+                        f"{first}): bridge its write-protect (WP) jumper while programming",
+                        register=first, value=back[first])

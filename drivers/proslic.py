@@ -16,6 +16,15 @@ Two rules shape the code:
 Hook timing (Italian decadic dialling is 10 pulses/s, 60 ms break / 40 ms make): a break of
 30-75 ms is a dial pulse, a make of 150 ms after pulses ends the digit, a break of 76-600 ms
 followed by a make is a hook flash, a break longer than 600 ms is a hang-up.
+
+The steps wctdm takes and this driver takes too [V wctdm.c]: the power-leak test between two
+power-ups (DC-DC off, the battery must not collapse within 500 ms: a short on the board), the
+DC-DC converter's calibration (reg 93 = 0x99, reg 107 must read 2..13, else 8 is written), the
+calibration registers 96-107 kept for a fast restore, and the running sanity check of
+``wctdm_proslic_recheck_sanity``: when the linefeed reads back open although the driver set it,
+reg 8 (digital loopback) tells a chip that reset itself (its reset default 0x02 is back: the
+driver re-initialises it) from a power alarm (the chip opened the line to protect its
+transistors: the linefeed is restored, at most ``MAX_POWER_ALARMS`` times in a row).
 """
 
 from __future__ import annotations
@@ -90,12 +99,19 @@ MAX_TIMESLOT = 127  # 10-bit start count
 IRQ2_RING_TRIP = 0x01
 IRQ2_LOOP_CLOSURE = 0x02
 LOOP_STATUS_OFF_HOOK = 0x01
+DIGITAL_LOOPBACK = 0x02  # reg 8 bit 1, on at reset [V wctdm "clear digital loopback" writes 0]
 
-# Ringing: Italy rings at 25 Hz, 1 s on / 4 s off [hardware.md, M]
+# Ringing: Italy rings at 25 Hz, 1 s on / 4 s off [hardware.md, M]. The amplitude RNGX depends
+# on the frequency [V Si3210 datasheet, sinusoidal ringing]:
+#   RNGX = 1/4 * sqrt((1 - coeff) / (1 + coeff)) * Vpeak / 96 V * 2^15, coeff = RCO / 2^15.
+# wctdm's 0x160 is its 20 Hz value (64 V peak); at 25 Hz it gives 52 V peak, 37 Vrms, too little
+# for the 45-50 Vrms an Italian phone expects [hardware.md, M]. wctdm's own 25 Hz value 0x1B9
+# ("fastringer") gives 65.7 V peak, 46.5 Vrms open circuit, under the 75 V battery (VBATH).
 RING_FREQUENCY_HZ = 25.0
 RING_ON_S = 1.0
 RING_OFF_S = 4.0
-RING_AMPLITUDE_NORMAL = 0x160  # indirect RNGX [V wctdm: "normal ring power"]
+RING_PEAK_V = 65.7
+RING_FULL_SCALE_V = 96.0
 RING_OFFSET = 0x0000  # indirect RNGY, initial phase
 RING_TRIP_THRESHOLD = 0x3600  # indirect RPTP [V wctdm]
 RING_OSC_CONTROL_SINE = 0x00  # continuous sine; the cadence is timed in software
@@ -103,8 +119,20 @@ RING_TIMERS = ((REG_RING_ACTIVE_TIMER_LOW, 0xE0), (REG_RING_ACTIVE_TIMER_HIGH, 0
                (REG_RING_INACTIVE_TIMER_LOW, 0xF0), (REG_RING_INACTIVE_TIMER_HIGH, 0x05))
 
 # Measurements
-VOLTS_PER_CODE = 0.376  # regs 80-82
-LOOP_CURRENT_MA_PER_CODE = 1.1  # reg 79 [M]
+VOLTS_PER_CODE = 0.376  # regs 80-82 [V wctdm "* 376" mV]
+LOOP_CURRENT_MA_PER_CODE = 1.1  # reg 79 [M, still unverified: docs/hardware.md]
+
+# The power-leak test, the DC-DC calibration and the running checks [V wctdm]
+LEAK_TEST_S = 0.5  # the battery, DC-DC off, must stay above LEAK_FLOOR_CODE this long
+LEAK_FLOOR_CODE = 0x06  # 2.3 V
+DCDC_CALIBRATE = 0x99  # reg 93: DC-DC engaged plus its calibration (bit 7)
+REG_DCDC_CALIBRATION = 107
+DCDC_CALIBRATION_RANGE = range(0x02, 0x0E)  # 2..13 [V wctdm]
+DCDC_CALIBRATION_DEFAULT = 0x08  # written when the chip's own result is out of range [V wctdm]
+CALIBRATION_REGISTERS = range(96, 108)  # kept after calibrating, restored by a fast re-init [V wctdm]
+MAX_POWER_ALARMS = 10  # restore the linefeed this often, then give up [V wctdm MAX_ALARMS]
+POWER_ALARM_FORGIVE_S = 10.0  # one alarm is forgotten every 10 s [V wctdm]
+SANITY_EVERY_TICKS = 10  # read the linefeed back every 200 ms (with the loop status)
 
 # Timing of start-up waits (seconds)
 RESET_LOW_S = 0.005
@@ -167,6 +195,15 @@ def ring_coefficient(frequency_hz: float) -> int:
     return int(round(32768 * math.cos(2 * math.pi * frequency_hz / 1000.0)))
 
 
+def ring_amplitude(peak_v: float, frequency_hz: float) -> int:
+    """RNGX for a peak ring voltage at a frequency (the datasheet's equation, see RING_PEAK_V)."""
+    coeff = math.cos(2 * math.pi * frequency_hz / 1000.0)
+    return int(round(0.25 * math.sqrt((1 - coeff) / (1 + coeff)) * peak_v / RING_FULL_SCALE_V * 32768))
+
+
+RING_AMPLITUDE = ring_amplitude(RING_PEAK_V, RING_FREQUENCY_HZ)  # 0x1B9, wctdm's 25 Hz value
+
+
 # ----------------------------------------------------------------------------- public types
 class Linefeed(enum.IntEnum):
     """Reg 64 low 3 bits."""
@@ -227,7 +264,24 @@ class RingTrip:
     at_s: float  # the phone was picked up during a ring burst (an OffHook follows)
 
 
-LineEvent = OffHook | OnHook | Flash | PulseDigit | CallerIdWindow | RingTrip
+@dataclass(frozen=True)
+class PowerAlarm:
+    at_s: float
+    count: int  # alarms not yet forgiven; at MAX_POWER_ALARMS the driver gives up (ChipFailed)
+
+
+@dataclass(frozen=True)
+class ChipRestored:
+    at_s: float  # the chip had reset itself and was initialised again
+
+
+@dataclass(frozen=True)
+class ChipFailed:
+    at_s: float
+    problem: str  # the port cannot work any more: the channel marks it out of service
+
+
+LineEvent = OffHook | OnHook | Flash | PulseDigit | CallerIdWindow | RingTrip | PowerAlarm | ChipRestored | ChipFailed
 
 
 @dataclass(frozen=True)
@@ -328,6 +382,16 @@ class ProSlic:
         self._ring_on = False
         self._phase_end_s = 0.0
         self._caller_id_window_pending = False
+        self.warnings: list[str] = []  # what start-up found wrong but could work around
+        self._calibration: dict[int, int] | None = None  # regs 96-107 after the full calibration
+        self._alarms = 0
+        self._alarm_forgiven_s = 0.0
+        self.power_alarms = 0  # in all
+        self.restores = 0  # times the chip reset itself and was initialised again
+        self._restoring: asyncio.Task | None = None
+        self._failed: str | None = None
+        self._failure_reported = False
+        self._news: list[LineEvent] = []  # events of the background restore, handed out by tick()
 
     # --------------------------------------------------------------- properties
     @property
@@ -388,14 +452,19 @@ class ProSlic:
         return self._read(REG_INDIRECT_DATA_LOW) | self._read(REG_INDIRECT_DATA_HIGH) << 8
 
     # --------------------------------------------------------------- start-up
-    async def start(self) -> None:
+    async def start(self, fast: bool = False) -> None:
         """Reset, identify, power up, calibrate and configure the chip; leave the line idle.
 
-        Raises ChipError naming the register and value when the chip does not behave.
+        ``fast`` (a chip that reset itself while in service): no reset pulse, no leak test and no
+        calibration, the calibration registers saved by the full start are written back instead,
+        and the hook state is kept. Raises ChipError naming the register and value when the chip
+        does not behave.
         """
-        self._hook = HookDecoder(self._hook.timing)  # a restart forgets the old line state
+        if not fast:
+            self._hook = HookDecoder(self._hook.timing)  # a restart forgets the old line state
+            self.warnings = []
+            await self._reset_pulse()
         self._ringing = False
-        await self._reset_pulse()
         self._check_presence()
         self._write(REG_POWER_DOWN, POWER_DOWN_DCDC_OFF)
         await self._load_indirect_table()
@@ -404,7 +473,15 @@ class ProSlic:
         self._write(REG_AUTO_STATE, AUTO_STATE)
         self._write(REG_BATTERY_FEED, BATTERY_FEED_Q7_OFF)
         await self._power_up()
-        await self._calibrate()
+        if fast and self._calibration is not None:
+            for reg, value in self._calibration.items():
+                self._write(reg, value)
+        else:
+            await self._check_power_leak()
+            await self._power_up()
+            await self._calibrate()
+            self._check_dcdc_calibration()
+            self._calibration = {reg: self._read(reg) for reg in CALIBRATION_REGISTERS}
         await self._verify_indirect_table()
         self._configure_pcm()
         self._clear_interrupts()
@@ -413,6 +490,8 @@ class ProSlic:
         self._write(REG_IRQ_ENABLE_2, IRQ2_RING_TRIP | IRQ2_LOOP_CLOSURE)
         self._write(REG_IRQ_ENABLE_3, 0x00)
         self._apply_linefeed(Linefeed.FORWARD_ACTIVE)  # a phone already off hook shows on the first tick
+        self._alarms, self._alarm_forgiven_s = 0, self._clock()
+        self._failed, self._failure_reported = None, False
         log.info("%s: %s revision %d ready, timeslot %d, %s", self.port, self.part, self.revision,
                  self.timeslot, self.law)
 
@@ -466,6 +545,35 @@ class ProSlic:
         self._write(REG_LOOP_CURRENT_LIMIT, (LOOP_CURRENT_LIMIT_MA - 20) // 3)
         self._write(REG_DCDC, DCDC_ENGAGE)
 
+    async def _check_power_leak(self) -> None:
+        """DC-DC off for LEAK_TEST_S: a battery that collapses meanwhile leaks into a short.
+
+        wctdm reports it and carries on, and so does this driver (the port may still work): the
+        finding is kept in ``warnings`` for the console and ``centralino hat probe``."""
+        self._write(REG_LINEFEED, Linefeed.OPEN)
+        self._write(REG_POWER_DOWN, POWER_DOWN_DCDC_OFF)
+        started = self._clock()
+        while (battery := self._read(REG_BATTERY_VOLTAGE)) > LEAK_FLOOR_CODE:
+            if self._clock() - started >= LEAK_TEST_S:
+                return
+            await asyncio.sleep(BATTERY_POLL_S)
+        elapsed_ms = (self._clock() - started) * 1000
+        problem = (f"excessive leakage: the battery fell to {battery * VOLTS_PER_CODE:.1f} V within "
+                   f"{elapsed_ms:.0f} ms with the DC-DC converter off (check the board for a short circuit)")
+        self.warnings.append(problem)
+        log.warning("%s: %s", self.port, problem)
+
+    def _check_dcdc_calibration(self) -> None:
+        """Calibrate the DC-DC converter; a result outside 2..13 in reg 107 is replaced by 8 [V wctdm]."""
+        self._write(REG_DCDC, DCDC_CALIBRATE)
+        value = self._read(REG_DCDC_CALIBRATION)
+        if value not in DCDC_CALIBRATION_RANGE:
+            problem = (f"DC-DC calibration read 0x{value:02X} in reg {REG_DCDC_CALIBRATION} (expected "
+                       f"0x02..0x0D); 0x{DCDC_CALIBRATION_DEFAULT:02X} written instead")
+            self.warnings.append(problem)
+            log.warning("%s: %s", self.port, problem)
+            self._write(REG_DCDC_CALIBRATION, DCDC_CALIBRATION_DEFAULT)
+
     async def _calibrate(self) -> None:
         self._write(REG_CALIBRATION_2, CALIBRATE_ALL)
         self._write(REG_CALIBRATION_1, CALIBRATE_START)
@@ -496,13 +604,15 @@ class ProSlic:
         await self._write_indirect(IND_RING_TRIP_THRESHOLD, RING_TRIP_THRESHOLD)
         self._write(REG_BATTERY_HIGH, BATTERY_HIGH_75V)
         await self._write_indirect(IND_RING_COEFFICIENT, ring_coefficient(RING_FREQUENCY_HZ))
-        await self._write_indirect(IND_RING_AMPLITUDE, RING_AMPLITUDE_NORMAL)
+        await self._write_indirect(IND_RING_AMPLITUDE, RING_AMPLITUDE)
 
     # --------------------------------------------------------------- hot path
     def handle_interrupt(self) -> list[LineEvent]:
         """Call when ``irq_fd`` is readable: read and clear the chip's interrupts, decode the hook."""
         now = self._clock()
         stamps = self._drain_edges(now)
+        if self._restoring is not None or self._failed is not None:
+            return []  # the chip is being initialised again, or is lost
         at = stamps[-1] if stamps else now
         status = []
         for reg in (REG_IRQ_STATUS_1, REG_IRQ_STATUS_2, REG_IRQ_STATUS_3):
@@ -522,16 +632,72 @@ class ProSlic:
 
         The loop status is read back only every LOOP_RECHECK_TICKS ticks: the interrupt carries
         every hook change, and the SPI reads add up to thousands a second on a full board."""
-        events: list[LineEvent] = []
+        if self._failed is not None:
+            return self._report_failure()
+        if self._restoring is not None:
+            self._drain_edges(self._clock())
+            return []
+        events: list[LineEvent] = self._news
+        self._news = []
         if self._irq.poll(0):
             events += self.handle_interrupt()
         now = self._clock()
         self._ticks += 1
+        if self._ticks % SANITY_EVERY_TICKS == 0:
+            sanity = self._recheck_sanity(now)
+            if sanity is not None:
+                return events + sanity
         if self._ticks % LOOP_RECHECK_TICKS == 0:
             events += self._check_loop(now)
         events += self._after_hook(self._hook.poll(now))
         events += self._run_cadence(now)
         return events
+
+    # --------------------------------------------------------------- the running sanity check
+    def _recheck_sanity(self, now: float) -> list[LineEvent] | None:
+        """wctdm_proslic_recheck_sanity: a linefeed that reads back open although we set another
+        one means the chip reset itself (reg 8 back at its default) or a power alarm opened it.
+        Returns the events when something was found, None when all is well."""
+        if now - self._alarm_forgiven_s >= POWER_ALARM_FORGIVE_S:
+            self._alarm_forgiven_s = now
+            self._alarms = max(0, self._alarms - 1)
+        if self._linefeed == Linefeed.OPEN or self._read(REG_LINEFEED) != 0:
+            return None
+        if self._read(REG_LOOPBACK):
+            log.error("%s: the chip reset itself; initialising it again", self.port)
+            self._restoring = asyncio.get_running_loop().create_task(self._restore(), name=f"{self.port}-restore")
+            return []
+        self._alarms += 1
+        self.power_alarms += 1
+        if self._alarms >= MAX_POWER_ALARMS:
+            self._failed = (f"{self._alarms} power alarms in a row: the chip keeps opening the line "
+                            "(a short or a leak on the line?); no longer restored")
+            return self._report_failure()
+        restored = Linefeed.FORWARD_ACTIVE if self._linefeed == Linefeed.RINGING else self._linefeed
+        log.warning("%s: power alarm %d, the chip opened the line; linefeed %s restored", self.port,
+                    self._alarms, restored.name.lower())
+        if self._linefeed == Linefeed.RINGING:
+            self._ringing = False
+        self._apply_linefeed(restored)
+        return [PowerAlarm(now, self._alarms)]
+
+    async def _restore(self) -> None:
+        try:
+            await self.start(fast=True)
+        except ChipError as err:
+            self._failed = f"the chip reset itself and could not be initialised again: {err}"
+        else:
+            self.restores += 1
+            self._news.append(ChipRestored(self._clock()))
+        finally:
+            self._restoring = None
+
+    def _report_failure(self) -> list[LineEvent]:
+        if self._failure_reported:
+            return []
+        self._failure_reported = True
+        log.error("%s: %s", self.port, self._failed)
+        return [ChipFailed(self._clock(), self._failed)]
 
     def _drain_edges(self, now: float) -> list[float]:
         stamps = []
@@ -601,7 +767,16 @@ class ProSlic:
         """Plain state for the console and the LEDs (no chip access)."""
         return {"port": self.port, "part": self.part, "revision": self.revision,
                 "timeslot": self.timeslot, "law": self.law, "linefeed": self._linefeed.name.lower(),
-                "off_hook": self._hook.off_hook, "ringing": self._ringing}
+                "off_hook": self._hook.off_hook, "ringing": self._ringing, "warnings": list(self.warnings),
+                "restores": self.restores, "power_alarms": self.power_alarms}
+
+    def set_digital_loopback(self, on: bool) -> None:
+        """Reg 8 bit 1: the chip returns the PCM it receives in its own transmit slot (a bring-up
+        test of the PCM path that needs no phone)."""
+        self._write(REG_LOOPBACK, DIGITAL_LOOPBACK if on else 0x00)
+
+    def read_dcdc_calibration(self) -> int:
+        return self._read(REG_DCDC_CALIBRATION)
 
     def diagnostics(self) -> LineDiagnostics:
         tip, ring, battery = (self._read(reg) for reg in (REG_TIP_VOLTAGE, REG_RING_VOLTAGE,
@@ -617,6 +792,9 @@ class ProSlic:
         The bus objects belong to the board, which closes them.
         """
         self._ringing = False
+        if self._restoring is not None:
+            self._restoring.cancel()
+            self._restoring = None
         for reg in (REG_IRQ_ENABLE_1, REG_IRQ_ENABLE_2, REG_IRQ_ENABLE_3):
             self._write(reg, 0x00)
         self._apply_linefeed(Linefeed.OPEN)

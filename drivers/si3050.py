@@ -11,16 +11,23 @@ start-up order of DAHDI's wctdm_init_voicedaa (presence reg 2 = 0x03, soft reset
 settings 16/26/30/31 from fxo_modes.h, PCM 33-37, line side on with reg 6 = 0, wait for reg 11
 bits 7:4, on-hook monitor 5 = 0x08) [V S1, S3]; interrupt source bits are cleared by writing 0
 [V Silicon Labs VDAA API]; reg 2 bit 7 enables the interrupt pin [V Realtek VDAA glue].
+
+While in service the driver re-reads reg 2 every second: the interrupt-enable bit it set there
+is gone after a reset, so a chip that reset itself (a power glitch) is noticed and initialised
+again, and one that stops answering is reported as failed after a few reads in a row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ChipError
+
+log = logging.getLogger(__name__)
 
 # SPI
 CONTROL_WRITE = 0x20
@@ -45,6 +52,7 @@ REG_PCM_TX_LOW, REG_PCM_TX_HIGH, REG_PCM_RX_LOW, REG_PCM_RX_HIGH = 34, 35, 36, 3
 
 PRESENCE_VALUE = 0x03  # reg 2 after reset
 SOFT_RESET = 0x80
+ISOLATION_LOOPBACK = 0x02  # reg 1 bit 1 (IDL): PCM received is sent back across the barrier [M]
 INTERRUPT_PIN_ENABLE = 0x80  # reg 2 bit 7 (INTE), bit 6 left 0: active low
 LINE_SIDE_ID_MASK = 0xF0  # reg 11 bits 7:4, non-zero once the isolation link is up
 OFF_HOOK = 0x09  # reg 5: OH + ONHM
@@ -76,6 +84,8 @@ BATTERY_PRESENT_V = 3  # |reg 29| >= 3 V: a line is connected [V S1 battthresh]
 LINE_LOST_AFTER_S = 1.0
 POLARITY_DEBOUNCE_S = 0.04
 MAX_IRQ_PASSES = 4
+SANITY_EVERY_S = 1.0  # reg 2 read back this often while in service
+SANITY_FAILURES_ALLOWED = 3  # reads in a row that are neither our value nor the reset default
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,17 @@ class LineLost:
 
 
 @dataclass(frozen=True)
+class ChipRestored:
+    at_s: float  # the DAA had reset itself and was initialised again (a call on it was lost)
+
+
+@dataclass(frozen=True)
+class ChipFailed:
+    at_s: float
+    problem: str  # the port cannot work any more: the channel marks it out of service
+
+
+@dataclass(frozen=True)
 class LineStatus:
     voltage_v: int
     polarity: int  # +1, -1, or 0 with no line
@@ -170,6 +191,13 @@ class Si3050Daa:
         self._off_hook = False
         self._started = False
         self._reset_state()
+        self.restores = 0
+        self._restoring: asyncio.Task | None = None
+        self._failed: str | None = None
+        self._failure_reported = False
+        self._sanity_due_s = 0.0
+        self._sanity_failures = 0
+        self._news: list = []
 
     def _reset_state(self) -> None:
         self._ring_bursts = 0  # bursts in the current ringing episode
@@ -204,6 +232,8 @@ class Si3050Daa:
         self._off_hook = False
         self._reset_state()
         self._started = True
+        self._failed, self._failure_reported, self._sanity_failures = None, False, 0
+        self._sanity_due_s = self._clock() + SANITY_EVERY_S
 
     async def _hardware_reset(self) -> None:
         if self._reset is None:
@@ -268,6 +298,9 @@ class Si3050Daa:
 
     def close(self) -> None:
         """Leave the line on-hook with interrupts masked; the board closes the buses."""
+        if self._restoring is not None:
+            self._restoring.cancel()
+            self._restoring = None
         if not self._started:
             return
         self._started = False
@@ -283,6 +316,8 @@ class Si3050Daa:
         """Drain the IRQ line's edge events, read and clear reg 4, turn its bits into events."""
         while self._irq.poll(0):
             self._irq.read_event()
+        if self._restoring is not None or self._failed is not None or not self._started:
+            return []
         events: list = []
         now = self._clock()
         for _ in range(MAX_IRQ_PASSES):
@@ -300,12 +335,62 @@ class Si3050Daa:
 
     def tick(self) -> list:
         """Every 20 ms: ring cadence, loop-current drop, polarity reversal, line presence."""
-        if not self._started:
+        if self._failed is not None:
+            return self._report_failure()
+        if not self._started or self._restoring is not None:
             return []
         now = self._clock()
+        if now >= self._sanity_due_s:
+            self._sanity_due_s = now + SANITY_EVERY_S
+            if not self._check_sanity():
+                return self._report_failure() if self._failed is not None else []
+        if self._news:
+            news, self._news = self._news, []
+            return news
         if self._off_hook:
             return self._check_loop_current(now) + self._check_polarity(now)
         return self._check_ringing(now) + self._check_line_present(now)
+
+    # ------------------------------------------------------------------ the running sanity check
+    def _check_sanity(self) -> bool:
+        """True when reg 2 still holds what start() wrote; starts a re-initialisation when the
+        chip is back at its reset default, fails the port when it keeps answering nonsense."""
+        value = self._read(REG_CONTROL2)
+        if value == PRESENCE_VALUE | INTERRUPT_PIN_ENABLE:
+            self._sanity_failures = 0
+            return True
+        if value == PRESENCE_VALUE:
+            log.error("%s: the DAA reset itself; initialising it again", self.port)
+            self._started = False
+            self._restoring = asyncio.get_running_loop().create_task(self._restore(), name=f"{self.port}-restore")
+            return False
+        self._sanity_failures += 1
+        if self._sanity_failures >= SANITY_FAILURES_ALLOWED:
+            self._failed = (f"the DAA stopped answering: reg 2 read 0x{value:02X} {self._sanity_failures} times "
+                            f"in a row (expected 0x{PRESENCE_VALUE | INTERRUPT_PIN_ENABLE:02X})")
+        return False
+
+    async def _restore(self) -> None:
+        try:
+            await self.start()
+        except ChipError as err:
+            self._failed = f"the DAA reset itself and could not be initialised again: {err}"
+        else:
+            self.restores += 1
+            self._news.append(ChipRestored(self._clock()))
+        finally:
+            self._restoring = None
+
+    def _report_failure(self) -> list:
+        if self._failure_reported:
+            return []
+        self._failure_reported = True
+        log.error("%s: %s", self.port, self._failed)
+        return [ChipFailed(self._clock(), self._failed)]
+
+    def set_digital_loopback(self, on: bool) -> None:
+        """Reg 1 bit 1 (IDL): the PCM the DAA receives comes back in its own slot (bring-up test)."""
+        self._write(REG_CONTROL1, ISOLATION_LOOPBACK if on else 0x00)
 
     def _ring_seen(self, now: float) -> list:
         self._last_ring_s = now

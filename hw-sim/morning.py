@@ -65,7 +65,7 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     trib = s.phone(tributi)
     await s.until(lambda: trib.ringing, f"Tributi {tributi} rings")
     await s.wait(2.0)
-    stations = s.switchboard.stations
+    stations = s.engine.stations
     check(stations[tributi].state == "ringing" and stations[operator].state == "idle",
           "Tributi rings while the operator is free again")
     trib.off_hook()
@@ -75,7 +75,7 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     check(hears(citizen.heard(t), trib.voice.frequency_hz), "the citizen hears Tributi")
     say("   the citizen hangs up; Tributi hears busy tone and hangs up")
     citizen.hang_up()
-    await s.until(lambda: len(s.switchboard.finished) >= 1, "the citizen's call ends")
+    await s.until(lambda: len(s.finished) >= 1, "the citizen's call ends")
     trib.on_hook()
     await s.wait(1.0)
 
@@ -116,7 +116,7 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     await s.exchange.call_in(impatient, CallerId(number="0557654321", when=datetime(2026, 11, 24, 9, 5)),
                              give_up_after_s=8.0, line=line_in)
     await s.until(lambda: op.ringing, "the operator rings")
-    await s.until(lambda: not op.ringing and len(s.switchboard.finished) >= 4,
+    await s.until(lambda: not op.ringing and len(s.finished) >= 4,
                   "ringing stops when the caller gives up", timeout_s=30)
     await s.wait(1.0)
 
@@ -128,7 +128,7 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
 
 
 async def _voce_guida(s: Scenario, port: str, check: Check) -> None:
-    ears = PromptEars(s.switchboard.phrases)
+    ears = PromptEars(s.daemon.flows.phrases)
     citizen = s.remote("3351112233")
     await s.exchange.call_in(citizen, CallerId(number="3351112233", when=datetime(2026, 11, 24, 9, 10)), line=port)
     await s.until(lambda: citizen.call.answered, "the voce guida answers", timeout_s=15)
@@ -149,7 +149,7 @@ async def _voce_guida(s: Scenario, port: str, check: Check) -> None:
     check(hears(desk.heard(t), citizen.voice.frequency_hz) and hears(citizen.heard(t), desk.voice.frequency_hz),
           "the Anagrafe and the citizen hear each other")
     citizen.hang_up()
-    await s.until(lambda: len(s.switchboard.finished) >= 5, "the call ends", timeout_s=15)
+    await s.until(lambda: len(s.finished) >= 5, "the call ends", timeout_s=15)
     desk.on_hook()
     await s.wait(1.0)
 

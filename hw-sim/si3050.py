@@ -44,7 +44,7 @@ from centralino.media.frames import FRAME_SAMPLES
 
 from .buses import GpioLine
 
-FAULTS = ("absent", "line_side_never_links", "no_line")
+FAULTS = ("absent", "line_side_never_links", "no_line", "pcm_dead")
 
 # SPI control bytes [V S1, S9]
 CONTROL_WRITE = 0x20
@@ -62,11 +62,15 @@ REG_DEVICE_REVISION = 11
 REG_LINE_SIDE_STATUS = 12
 REG_LOOP_CURRENT = 28
 REG_LINE_VOLTAGE = 29
+REG_DAA_CONTROL5 = 31
 REG_PCM_MODE = 33
 REG_PCM_TX_LOW, REG_PCM_TX_HIGH, REG_PCM_RX_LOW, REG_PCM_RX_HIGH = 34, 35, 36, 37
 REGISTER_COUNT = 60
 
 SOFT_RESET = 0x80
+ISOLATION_LOOPBACK = 0x02  # reg 1 bit 1, IDL: the PCM received goes back out across the barrier [M]
+LVS_FORCED_ZERO_V = 3  # reg 29 reads 0 at 3 V or less unless LVFD (reg 31 bit 0) [V Si3050 datasheet 5.12.1]
+LVFD = 0x01
 INTE = 0x80  # reg 2: interrupt pin enable
 INTP = 0x40  # reg 2: interrupt pin polarity (0 = active low)
 LINE_SIDE_POWER_DOWN = 0x10  # reg 6 bit 4 [M]
@@ -238,6 +242,10 @@ class Si3050:
     def pcm_exchange(self, from_host: np.ndarray) -> np.ndarray:
         self.refresh()
         silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        if "pcm_dead" in self._faults:
+            return silence
+        if self._regs[REG_CONTROL1] & ISOLATION_LOOPBACK:
+            return np.asarray(from_host, dtype=np.int16).copy()
         if self._line is None or not self.linked:
             return silence
         if self._hook_applied:
@@ -271,7 +279,10 @@ class Si3050:
         if reg == REG_LOOP_CURRENT:
             return min(0xFF, int(round(self._loop_current() / LOOP_CURRENT_MA_PER_CODE)))
         if reg == REG_LINE_VOLTAGE:
-            return int(max(-128, min(127, round(self._line_voltage())))) & 0xFF
+            volts = self._line_voltage()
+            if abs(volts) <= LVS_FORCED_ZERO_V and not self._regs[REG_DAA_CONTROL5] & LVFD:
+                return 0
+            return int(max(-128, min(127, round(volts)))) & 0xFF
         return self._regs[reg]
 
     def _write(self, reg: int, value: int) -> None:

@@ -35,7 +35,8 @@ from centralino.media.frames import FRAME_SAMPLES
 from .buses import GpioLine
 
 PARTS = ("Si3210", "Si3215")
-FAULTS = ("absent", "wrong_id", "calibration_stuck", "no_battery")
+FAULTS = ("absent", "wrong_id", "calibration_stuck", "no_battery",
+          "power_leak", "dcdc_miscalibrated", "pcm_dead")  # board faults the bring-up probe must find
 
 # Direct registers (numbers as in DAHDI's proslic.h)
 REG_ID = 0
@@ -59,6 +60,7 @@ REG_LOOP_CURRENT = 79
 REG_TIP_VOLTAGE, REG_RING_VOLTAGE, REG_BATTERY_VOLTAGE = 80, 81, 82
 REG_DCDC = 93
 REG_CALIBRATION_1, REG_CALIBRATION_2 = 96, 97
+REG_DCDC_CALIBRATION = 107
 REGISTER_COUNT = 128
 
 RESET_DEFAULTS = {
@@ -90,6 +92,10 @@ IRQ2_LOOP_CLOSURE = 0x02  # reg 19 bit 1, LCIP [V S1/hardware.md: 22 bit1 loop c
 LOOP_STATUS_OFF_HOOK = 0x01  # reg 68 bit 0 [V S1 check_hook]
 LOOP_STATUS_RING_TRIP = 0x02  # reg 68 bit 1 [M]
 AUTO_RING_TRIP = 0x04  # reg 67 bit 2: leave ringing for active on ring trip [M]; wctdm writes 0x07
+AUTO_POWER_ALARM = 0x01  # reg 67 bit 0: open the line on a power alarm [M]; wctdm writes 0x07
+DIGITAL_LOOPBACK = 0x02  # reg 8 bit 1, set at reset: PCM received goes back out [V wctdm, reset value]
+DCDC_CALIBRATE = 0x80  # reg 93 bit 7: DC-DC calibration, self-clearing [M]
+DCDC_CALIBRATED = 0x08  # what reg 107 reads after a good DC-DC calibration (wctdm accepts 2..13)
 
 # Indirect registers: the ring oscillator lives at different addresses on the two parts [V S1 table]
 RING_COEFFICIENT_ADDRESS = {"Si3210": 20, "Si3215": 7}
@@ -102,6 +108,10 @@ INDIRECT_BUSY_S = 0.0002
 BATTERY_RAMP_S = 0.2  # time to ramp from 0 V to the full high battery
 CALIBRATION_S = 0.25
 BATTERY_FOR_LINEFEED_CODE = 0x40  # below ~24 V the linefeed cannot be applied: it reads open
+# With the DC-DC converter off the battery capacitor discharges through the board: slowly on a
+# good board (wctdm's leak test wants it above 2.3 V after 500 ms), at once through a short.
+BATTERY_DISCHARGE_TAU_S = 5.0
+BATTERY_LEAK_TAU_S = 0.03
 
 # Analogue model of the loop
 VOLTS_PER_CODE = 0.376  # regs 80-82 [V S1: "* 376" mV]
@@ -111,6 +121,8 @@ PHONE_LOOP_OHM = 300.0  # off-hook phone plus a short line
 FEED_OHM = 200.0
 RING_COEFFICIENT_FULL_SCALE = 32768.0
 RING_COEFFICIENT_RATE_HZ = 1000.0  # RCO = round(32768 * cos(2 pi f / 1000)) [D: 0x7E6C at 25 Hz]
+RING_FULL_SCALE_V = 96.0  # RNGX = 1/4 sqrt((1-c)/(1+c)) Vpk/96 V 2^15 [V Si3210 datasheet]
+RING_OVERHEAD_V = 3.0  # the ring signal clips this close to the battery rail [M]
 
 
 class FxsLine(Protocol):
@@ -125,6 +137,15 @@ class RingBurst:
     start_s: float
     end_s: float
     frequency_hz: float
+    vrms: float = float("nan")  # open-circuit ring voltage between tip and ring
+
+
+def ring_peak_from_registers(amplitude: int, coefficient: int) -> float:
+    """Peak ring voltage the oscillator makes for RNGX and RCO, by the datasheet's equation."""
+    c = coefficient / RING_COEFFICIENT_FULL_SCALE
+    if not 0.0 < c < 1.0:
+        return float("nan")
+    return amplitude / (0.25 * math.sqrt((1 - c) / (1 + c)) * RING_COEFFICIENT_FULL_SCALE) * RING_FULL_SCALE_V
 
 
 def ring_frequency_from_coefficient(coefficient: int) -> float:
@@ -207,6 +228,25 @@ class Si321x:
         return ring_frequency_from_coefficient(self._indirect[RING_COEFFICIENT_ADDRESS[self.part]])
 
     @property
+    def ring_peak_v(self) -> float:
+        """The peak ring voltage the oscillator is programmed for, clipped below the battery."""
+        peak = ring_peak_from_registers(self._indirect[RING_AMPLITUDE_ADDRESS[self.part]],
+                                        self._indirect[RING_COEFFICIENT_ADDRESS[self.part]])
+        battery_v = self._regs[REG_BATTERY_HIGH] * VOLTS_PER_STEP
+        return min(peak, max(0.0, battery_v - RING_OVERHEAD_V)) if not math.isnan(peak) else peak
+
+    @property
+    def ring_vrms(self) -> float:
+        return self.ring_peak_v / math.sqrt(2)
+
+    def power_alarm(self) -> None:
+        """A transistor of the line feed overheats (a shorted or leaking line): with automatic power
+        alarm enabled in reg 67 the chip opens the line by itself, as the datasheet has it."""
+        if self._regs[REG_AUTO_STATE] & AUTO_POWER_ALARM:
+            self._regs[REG_LINEFEED] = LF_OPEN
+            self._refresh()
+
+    @property
     def calibrated(self) -> bool:
         self._refresh()
         return self._calibrated
@@ -263,6 +303,10 @@ class Si321x:
 
     def pcm_exchange(self, from_host: np.ndarray) -> np.ndarray:
         self._refresh()
+        if "pcm_dead" in self._faults:
+            return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        if self._regs[REG_LOOPBACK] & DIGITAL_LOOPBACK:
+            return np.asarray(from_host, dtype=np.int16).copy()  # the line is not involved
         state = self._actual_linefeed()
         if self._rx_count() % 8:
             from_host = self._noise()  # the chip samples across two slots
@@ -306,6 +350,7 @@ class Si321x:
         self._loop_closed = False
         self._burst_start: float | None = None
         self._burst_frequency = float("nan")
+        self._burst_vrms = float("nan")
         self._update_irq()
 
     def _on_reset_pin(self, level: bool) -> None:
@@ -362,6 +407,10 @@ class Si321x:
                 self._calibration_until = now + CALIBRATION_S
         elif reg == REG_LINEFEED:
             self._regs[reg] = value & 0x07
+        elif reg == REG_DCDC:
+            self._regs[reg] = value & ~DCDC_CALIBRATE & 0xFF  # the calibration is over at once
+            if value & DCDC_CALIBRATE:
+                self._regs[REG_DCDC_CALIBRATION] = 0x00 if "dcdc_miscalibrated" in self._faults else DCDC_CALIBRATED
         else:
             self._regs[reg] = value
         self._update_irq()
@@ -409,11 +458,16 @@ class Si321x:
         return min(255.0, self._regs[REG_BATTERY_HIGH] * VOLTS_PER_STEP / VOLTS_PER_CODE)
 
     def _battery_code(self, now: float | None = None) -> float:
+        """The DC-DC converter charges the battery at a steady rate; off, the capacitor discharges
+        through the board (through a short at once: the fault ``power_leak``)."""
         now = self._clock() if now is None else now
         target = self._battery_target_code()
-        step = 255.0 * (now - self._battery_t0) / BATTERY_RAMP_S
         start = self._battery_from_code
-        return min(target, start + step) if target >= start else max(target, start - step)
+        elapsed = now - self._battery_t0
+        if target >= start:
+            return min(target, start + 255.0 * elapsed / BATTERY_RAMP_S)
+        tau = BATTERY_LEAK_TAU_S if "power_leak" in self._faults else BATTERY_DISCHARGE_TAU_S
+        return target + (start - target) * math.exp(-elapsed / tau)
 
     def _snapshot_battery(self, now: float) -> None:
         self._battery_from_code = self._battery_code(now)
@@ -434,13 +488,13 @@ class Si321x:
         frequency = self.ring_frequency_hz
         ringing = (self._actual_linefeed() == LF_RINGING and amplitude > 0 and not math.isnan(frequency))
         if ringing and self._burst_start is None:
-            self._burst_start, self._burst_frequency = now, frequency
+            self._burst_start, self._burst_frequency, self._burst_vrms = now, frequency, self.ring_vrms
         elif not ringing:
             self._end_burst(now)
 
     def _end_burst(self, now: float) -> None:
         if self._burst_start is not None:
-            self._ring_bursts.append(RingBurst(self._burst_start, now, self._burst_frequency))
+            self._ring_bursts.append(RingBurst(self._burst_start, now, self._burst_frequency, self._burst_vrms))
             self._burst_start = None
 
     def _update_irq(self) -> None:

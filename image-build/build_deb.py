@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "deb"
+BOARDS = ROOT / "firmware" / "centralino" / "boards"  # board definitions and their overlays (.dts)
 PYTHON_VERSION = "3.11"
 PREFIX = Path("opt/centralino")
 SITE = PREFIX / "lib" / f"python{PYTHON_VERSION}" / "site-packages"
@@ -226,6 +227,25 @@ def install_systemd(stage: Path) -> dict[str, list[str]]:
     return acted
 
 
+def install_overlays(stage: Path) -> list[Path]:
+    """Every board definition's device-tree overlay, compiled with dtc into /usr/share/centralino/
+    overlays (postinst copies them to /boot/firmware/overlays, where config.txt names them)."""
+    if shutil.which("dtc") is None:
+        raise BuildError("dtc is missing (Debian package device-tree-compiler; make debs installs it)")
+    target = stage / SHARE / "overlays"
+    target.mkdir(parents=True, exist_ok=True)
+    built = []
+    for source in sorted(BOARDS.glob("*.dts")):
+        out = target / f"{source.stem}.dtbo"
+        result = subprocess.run(["dtc", "-@", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(source)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"dtc could not compile {source.relative_to(ROOT)}:\n{result.stderr.strip()}")
+        out.chmod(0o644)
+        built.append(out)
+    return built
+
+
 def install_data(stage: Path) -> None:
     """The example configuration (a conffile), the prompts and the documentation."""
     copy(ROOT / "examples" / "comune.yaml", stage / CONFFILE, mode=0o644)
@@ -276,6 +296,7 @@ def build(arch: str, out: Path, cache: Path, compression: str, level: int | None
     install_tree(stage, wanted, project_wheel, wheels, arch)
     acted = install_systemd(stage)
     install_data(stage)
+    install_overlays(stage)
     write_control(stage, arch, version, acted)
     deb = out / f"centralino_{version}_{arch}.deb"
     strength = [] if level is None else [f"-z{level}"]

@@ -2,8 +2,8 @@
 """Builds out/centralino-VERSION-arm64.img.xz (and .sha256): an SD card image for the Pi.
 
 Debian bookworm arm64 with raspi-firmware and linux-image-arm64, the centralino .deb from this
-tree (service enabled), the HAT's config.txt settings, the serial console and a first-boot
-root expansion. No loop devices, no device-mapper, no root on the host beyond the binfmt mount:
+tree (service enabled), the HAT's config.txt settings and device-tree overlay, the Pi's hardware
+watchdog fed by systemd, the serial console and a first-boot root expansion. No loop devices, no device-mapper, no root on the host beyond the binfmt mount:
 mmdebstrap (unshare mode, qemu-user) fills a directory; the FAT boot partition is made as a file
 with mkfs.vfat + mcopy, the ext4 root with mkfs.ext4 -d; sfdisk writes the partition table and
 both are copied into the image at their offsets.
@@ -38,9 +38,13 @@ PACKAGES = ("systemd-sysv", "kmod", "linux-image-arm64", "raspi-firmware", "init
             "e2fsprogs", "fdisk", "dosfstools", "iproute2", "iputils-ping", "systemd-timesyncd",
             "ca-certificates", "tzdata", "less", "nano", "procps")
 # what Debian's raspi-firmware must have written from image-build/boot/ (checked on every build)
+HAT_OVERLAY = "centralino-8fxs-4fxo"  # the reference HAT's, named in config.txt
 BOOT_SETTINGS = {"cmdline.txt": ("console=serial0,115200", f"root=LABEL={ROOT_LABEL}"),
-                 "config.txt": ("dtparam=spi=on", "dtparam=i2c_arm=on", "dtparam=i2s=on", "enable_uart=1")}
-TOOLS = ("mmdebstrap", "dpkg-deb", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "xz")
+                 "config.txt": ("dtparam=spi=on", "dtparam=i2c_arm=on", "dtparam=i2s=on", "enable_uart=1",
+                                f"dtoverlay={HAT_OVERLAY}")}
+BOOT_FILES = (f"overlays/{HAT_OVERLAY}.dtbo",)  # what the firmware partition must hold besides
+TOOLS = ("mmdebstrap", "dpkg-deb", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "xz", "dtc")
+WATCHDOG = HERE / "system.conf.d" / "centralino-watchdog.conf"  # the Pi's hardware watchdog
 NETWORK = "[Match]\nName=eth0 en*\n\n[Network]\nDHCP=yes\n"
 FSTAB = (f"LABEL={ROOT_LABEL} / ext4 rw,noatime,errors=remount-ro 0 1\n"
          f"LABEL={BOOT_LABEL} /boot/firmware vfat rw,noatime,umask=0077 0 2\n")
@@ -75,6 +79,9 @@ def hooks(deb: Path) -> list[tuple[str, str]]:
         write("/etc/hostname", "centralino\n"),
         write("/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 centralino\n"),
         write("/etc/systemd/network/50-wired.network", NETWORK),
+        # systemd feeds bcm2835-wdt: a hung kernel reboots the Pi (the lifeline relay has
+        # already dropped by then, its heartbeat gone)
+        ("customize", f'mkdir -p "$1"/etc/systemd/system.conf.d && cp {WATCHDOG} "$1"/etc/systemd/system.conf.d/'),
         ("customize", f'mkdir -p "$1"/usr/lib/centralino-image && cp {firstboot / "expand-root"} '
                       '"$1"/usr/lib/centralino-image/ && chmod 755 "$1"/usr/lib/centralino-image/expand-root'),
         ("customize", f'cp {firstboot / "centralino-expand-root.service"} "$1"/usr/lib/systemd/system/'),
@@ -126,6 +133,10 @@ def boot_partition(firmware: Path, image: Path) -> None:
         if missing:
             raise SystemExit(f"build_image: {firmware / name} lacks {missing}: raspi-firmware did not "
                              "take image-build/boot/")
+    lacking = [name for name in BOOT_FILES if not (firmware / name).exists()]
+    if lacking:
+        raise SystemExit(f"build_image: {firmware} lacks {lacking}: the centralino package's postinst "
+                         "did not install the HAT's overlay")
     subprocess.run(["mcopy", "-s", "-p", "-i", str(image), *entries, "::/"], check=True)
 
 

@@ -25,6 +25,7 @@ from centralino.flows.mailer import Mailer
 from centralino.ops.gsm_watch import watch_gsm
 from centralino.ops.leds import start_leds
 from centralino.ops.port_supervisor import PortSupervisor
+from centralino.ops.lifeline import start_lifeline  # issue 18: the lifeline relay
 from centralino.ports import build_channels
 from centralino.records import housekeeping
 from centralino.records.call_log import CallLog
@@ -60,6 +61,7 @@ class Daemon:
         self.writer: RecordWriter | None = None  # the one writer of the database (records/writer.py)
         self.call_log: CallLog | None = None
         self.mailer: Mailer | None = None
+        self.lifeline = None  # ops/lifeline.py: the lifeline relay
         self._mailer_task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -107,6 +109,7 @@ class Daemon:
             self._mailer_task = asyncio.get_running_loop().create_task(self.mailer.run(), name="mailer")
         self._housekeeping = housekeeping.start_daily(self.settings, self.wall_clock, writer=self.writer)  # privacy
         self.ready = True
+        self.lifeline = start_lifeline(self)  # issue 18 hook: hold the relay only once calls can be taken
         in_service = sum(ch.in_service for ch in self.channels.values())
         log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
                  len(self.channels), self.ready_after_s)
@@ -120,6 +123,8 @@ class Daemon:
 
     async def stop(self) -> None:
         self.ready = False
+        if self.lifeline is not None:  # issue 18 hook: phone 1 back on line 1 before anything else stops
+            self.lifeline.close()
         await housekeeping.stop_daily(getattr(self, "_housekeeping", None))
         if self.media is not None:
             await self.media.stop()
@@ -161,4 +166,5 @@ class Daemon:
                 "media": self.media.status() if self.media else None,
                 "switchboard": self.engine.status() if self.engine else None,
                 "records": self.call_log.status() if self.call_log else None,
-                "sip": self.sip.status() if self.sip else None}
+                "sip": self.sip.status() if self.sip else None,
+                "lifeline": self.lifeline.status() if self.lifeline else None}

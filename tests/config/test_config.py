@@ -49,7 +49,8 @@ def _line_of(path: Path, needle: str) -> int:
      "extensions[4].port", "unknown port 'fxs9' (expected one of fxs1, fxs2"),
     ('{number: "205", port: fxs6,', '{number: "204", port: fxs6,', 'number: "204", port: fxs6',
      "extensions[5].number", "number 204 is already used by extension Tributi"),
-    ('pcm_slots: 32', 'pcm_slots: 300', 'pcm_slots: 300', "board.pcm_slots", "300 is out of range (expected 1..128)"),
+    ('  definition: centralino-8fxs-4fxo', '  definition: centralino-8fxs-4fxo\n  pcm_slots: 300', 'pcm_slots: 300',
+     "board.pcm_slots", "300 is out of range (expected 1..128)"),
     ('members: ["202", "203"]', 'members: ["202", "299"]', 'members: ["202", "299"]',
      "groups[0].members", "'299' is not an extension number"),
     ('incoming: menu:principale', 'incoming: ufficio_inesistente', 'ufficio_inesistente',
@@ -83,8 +84,6 @@ def _line_of(path: Path, needle: str) -> int:
      "features.transfer_recal_s", "unknown key 'transfer_recal_s'"),
     ('hold_tone: it:hold', 'hold_tone: it:musica', 'it:musica', "features.hold_tone", "no tone 'musica'"),
     ('timezone: Europe/Rome', 'timezone: Europe/Roma', 'Europe/Roma', "comune.timezone", "unknown time zone"),
-    ('{name: fxs2, kind: fxs, spi: /dev/spidev0.1,', '{name: fxs2, kind: fxs, spi: /dev/spidev0.0,',
-     'name: fxs2', "board.ports[1].spi", "SPI device /dev/spidev0.0 is already used by fxs1"),
     ('{number: "201", port: fxs2,', '{number: "021", port: fxs2,', 'number: "021"',
      "extensions[1].number", "starts with the outside prefix '0'"),
 ])
@@ -105,11 +104,11 @@ def test_yaml_syntax_error_has_its_line(tmp_path):
 
 
 def test_duplicate_key_is_refused(tmp_path):
-    path = _broken(tmp_path, "  pcm_slots: 32", "  pcm_slots: 32\n  pcm_slots: 16")
+    path = _broken(tmp_path, "  kind: sim ", "  kind: sim\n  kind: pi-hat ")
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    first = _line_of(path, "pcm_slots: 32")
-    assert f":{first + 1}: board.pcm_slots: given twice (first on line {first})" in str(err.value)
+    first = _line_of(path, "kind: sim")
+    assert f":{first + 1}: board.kind: given twice (first on line {first})" in str(err.value)
 
 
 def test_missing_section_empty_file_and_missing_file(tmp_path):

@@ -47,7 +47,8 @@ def test_start_programs_the_chip(part, ring_address, amplitude_address):
         assert [chip.register(r) for r in (2, 3, 4, 5)] == [6 * 8, 0, 6 * 8, 0]
         assert chip.pcm_format() == ("alaw", 6, 6)
         assert chip.indirect(ring_address) == RCO_25HZ  # the Si3215 keeps RCO at another address
-        assert chip.indirect(amplitude_address) == 0x160
+        assert chip.indirect(amplitude_address) == 0x1B9  # wctdm's 25 Hz amplitude, not its 20 Hz 0x160
+        assert 45.0 <= chip.ring_vrms <= 50.0  # what an Italian phone expects, by the datasheet's equation
         assert chip.ring_frequency_hz == pytest.approx(25.0, abs=0.05)
         assert chip.register(64) == 0x11  # forward active, and actually applied
         assert chip.linefeed == Linefeed.FORWARD_ACTIVE
@@ -399,7 +400,7 @@ def test_status_reports_the_line():
         await asyncio.sleep(0.05)
         assert rig.driver.status() == {"port": PORT, "part": "Si3210", "revision": 5, "timeslot": 3,
                                        "law": "alaw", "linefeed": "forward_active", "off_hook": True,
-                                       "ringing": False}
+                                       "ringing": False, "warnings": [], "restores": 0, "power_alarms": 0}
     with_rig(body)
 
 

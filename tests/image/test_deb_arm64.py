@@ -93,7 +93,8 @@ def test_installed_files(report):
     for path in ("/usr/bin/centralino", "/opt/centralino/pyvenv.cfg", "/opt/centralino/bin/centralino",
                  "/usr/lib/systemd/system/centralino.service", "/usr/lib/sysusers.d/centralino.conf",
                  "/usr/lib/tmpfiles.d/centralino.conf", "/usr/lib/udev/rules.d/99-centralino.rules",
-                 "/usr/share/centralino/prompts/it/catalogue.tsv", "/usr/share/doc/centralino/README.md"):
+                 "/usr/share/centralino/prompts/it/catalogue.tsv", "/usr/share/doc/centralino/README.md",
+                 "/usr/share/centralino/overlays/centralino-8fxs-4fxo.dtbo"):
         assert path in files, path
     dropins = [f for f in files if f.startswith("/usr/lib/systemd/system/serial-getty@ttyAMA0.service.d/")]
     if dropins:  # the technician's serial console, when the tree has it

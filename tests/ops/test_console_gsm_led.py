@@ -87,7 +87,7 @@ def test_without_leds_or_modem_the_commands_say_what_is_missing(tmp_path):
         return [_ask(ctx, text)[1] for text in ("leds", "led test", "gsm")]
 
     def without_leds(data):
-        del data["board"]["leds"]
+        data["board"]["leds"] = "none"  # the reference HAT's definition has LEDs
 
     leds, led_test, gsm = play(tmp_path, story, config=config_copy(tmp_path, without_leds))
     assert leds == "error: leds: this board has no status LEDs (add board.leds to the configuration)"

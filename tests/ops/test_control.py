@@ -171,7 +171,8 @@ def test_broken_reload_is_refused_and_the_running_config_stays(tmp_path, caplog)
         running = s.daemon.settings
         good_check = await client.ask("config", "check")
         text = config.read_text()
-        config.write_text(text.replace("pcm_slots:", "pcm_slots: lots #", 1))
+        config.write_text(text.replace("  definition: centralino-8fxs-4fxo", "  definition: centralino-8fxs-4fxo\n"
+                                       "  pcm_slots: lots #", 1))  # a board key given in the config wins
         bad_check = await client.ask("config", "check")
         bad_reload = await client.ask("config", "reload")
         after = await client.ask("status")

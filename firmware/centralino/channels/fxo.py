@@ -241,6 +241,14 @@ class FxoChannel(Channel):
                 self._far_end_gone("loop_drop", event.at_s)
             elif isinstance(event, si3050.PolarityReversal):
                 self._far_end_gone("polarity", event.at_s)
+            elif isinstance(event, si3050.ChipFailed):  # a chip lost for good: the port supervisor retries
+                self.fail(event.problem)
+            elif isinstance(event, si3050.ChipRestored) and self.state != "idle":
+                # the DAA reset itself and was set up again on hook: whatever call it carried is gone
+                state, self.state = self.state, "idle"
+                self._reset()
+                self.emit(ev.DialFailed("the DAA reset itself", event.at_s) if state in ("guard", "seizing", "dialling")
+                          else ev.RemoteHangup("chip reset", event.at_s))
 
     def _far_end_gone(self, how: str, at_s: float) -> None:
         if how in self.hangup_detect and self.state in ("connected", "outgoing", "dialling", "seizing"):

@@ -80,6 +80,8 @@ class FxsChannel(Channel):
             elif isinstance(event, proslic.CallerIdWindow):
                 self._cid_window_at = event.at_s
                 self._send_caller_id_if_due()
+            elif isinstance(event, proslic.ChipFailed):  # a chip lost for good: the port supervisor retries
+                self.fail(event.problem)
 
     def _send_caller_id_if_due(self) -> None:
         if self._cid_sent or self._caller_id is None or self._cid_window_at is None:

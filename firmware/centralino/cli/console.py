@@ -123,6 +123,9 @@ def _format_status(r: dict) -> list[str]:
     if r.get("config"):
         out.append(f"config    {r['config']}" + ("  (a reloaded file waits for restart)"
                                                  if r.get("config_pending_restart") else ""))
+    lifeline = r.get("lifeline")  # issue 18: the lifeline relay (ops/lifeline.py)
+    if lifeline:
+        out.append(f"lifeline  relay {lifeline['relay']}: {lifeline['reason']}")
     for p in ports:
         if not p["in_service"]:
             out.append(f"FAULT     {p['name']}: {p['fault']}")

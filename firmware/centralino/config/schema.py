@@ -25,12 +25,11 @@ from .loader import ConfigError, ConfigNode, Origin, load_yaml, shown
 from .yaml_reader import MAX_VALUES
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
-from .leds_schema import Leds, leds_from_board
+from .board_schema import GPIO_MAX, Board, Port, check_board_settings  # noqa: F401 (re-exported)
 
 NUMBER = r"[0-9]{2,6}"
 PHONE_NUMBER = r"\+?[0-9]{2,20}"
 FEATURE_CODE = r"[*#][0-9]{1,3}"
-PORT_NAME = r"(fxs|fxo)[0-9]{1,3}"
 GROUP_NAME = r"[a-z0-9_-]+"
 HANGUP_SIGNALS = ("loop_drop", "polarity", "busy_tone")
 EMERGENCY_PATHS = ("fxo", "gsm", "sip")  # PSTN lines, the GSM modem, the SIP trunk
@@ -39,7 +38,6 @@ EMERGENCY_NUMBER = r"[0-9]{1,8}"
 TIMEZONE = r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}"  # Europe/Rome, America/Argentina/Salta, UTC
 DEFAULT_DATABASE = "/var/lib/centralino/centralino.db"
 GROUP_STRATEGIES = ("ring_all", "hunt", "round_robin", "longest_idle")
-GPIO_MAX = 53  # the BCM2711/BCM2837 GPIO bank: lines 0..53
 
 
 def _origin():
@@ -78,78 +76,6 @@ class Comune:
             raise ConfigError(node.path, node.key_line("timezone"), "comune.timezone",
                               f"unknown time zone '{shown(zone)}' (expected e.g. Europe/Rome)") from None
         return cls(name=node.get_str("name"), timezone=zone)
-
-
-@dataclass(frozen=True)
-class Port:
-    name: str
-    kind: str
-    spi: str
-    irq_gpio: int
-    reset_gpio: int | None
-    timeslot: int
-    part: str | None = None
-    country: str | None = None
-    origin: Origin = _origin()
-
-    @classmethod
-    def from_node(cls, node: ConfigNode) -> "Port":
-        name = node.get_str("name", pattern=PORT_NAME, expected="fxs1, fxo2 ...")
-        kind = node.get_choice("kind", ("fxs", "fxo"))
-        if not name.startswith(kind):
-            raise ConfigError(node.path, node.key_line("name"), f"{node.key}.name",
-                              f"port '{name}' is of kind {kind}: its name must start with '{kind}'")
-        return cls(name=name, kind=kind, spi=node.get_str("spi", pattern=r"/dev/\S+", expected="a /dev path"),
-                   irq_gpio=node.get_int("irq_gpio", minval=0, maxval=GPIO_MAX),
-                   reset_gpio=node.get_int("reset_gpio", None, minval=0, maxval=GPIO_MAX),
-                   timeslot=node.get_int("timeslot", minval=0, maxval=127),
-                   part=node.get_choice("part", ("Si3210", "Si3215"), "Si3210") if kind == "fxs" else None,
-                   country=node.get_str("country", "ITALY", pattern=r"[A-Z0-9_]+",
-                                        expected="a country name such as ITALY") if kind == "fxo" else None,
-                   origin=node.origin())
-
-
-@dataclass(frozen=True)
-class Board:
-    kind: str
-    hat: str
-    pcm_slots: int
-    spi_speed_hz: int
-    gpiochip: str
-    i2c_bus: str
-    pcm_device: str
-    ports: tuple[Port, ...]
-    leds: Leds | None = None  # board.leds: the status LEDs (config/leds_schema.py)
-
-    @classmethod
-    def from_node(cls, node: ConfigNode) -> "Board":
-        kind = node.get_choice("kind", ("sim", "pi-hat"))
-        pcm_slots = node.get_int("pcm_slots", 32, minval=1, maxval=128)
-        ports = tuple(Port.from_node(p) for p in node.get_list("ports"))
-        if not ports:
-            raise ConfigError(node.path, node.key_line("ports"), "board.ports",
-                              "at least one port is needed (expected a list of fxs/fxo ports)")
-        cls._check_ports(ports, pcm_slots)
-        return cls(kind=kind, hat=node.get_str("hat"), pcm_slots=pcm_slots,
-                   spi_speed_hz=node.get_int("spi_speed_hz", 1_000_000, minval=10_000, maxval=20_000_000),
-                   gpiochip=node.get_str("gpiochip", "/dev/gpiochip0"), i2c_bus=node.get_str("i2c_bus", "/dev/i2c-0"),
-                   pcm_device=node.get_str("pcm_device", "hw:0"), ports=ports,
-                   leds=leds_from_board(node, ports))
-
-    @staticmethod
-    def _check_ports(ports: tuple[Port, ...], pcm_slots: int) -> None:
-        for attribute, what in (("name", "name"), ("spi", "SPI device"), ("irq_gpio", "interrupt GPIO"),
-                                ("timeslot", "PCM timeslot")):
-            seen: dict = {}
-            for port in ports:
-                value = getattr(port, attribute)
-                if value in seen:
-                    raise port.origin.error(attribute, f"{what} {value} is already used by {seen[value]}")
-                seen[value] = port.name
-        for port in ports:
-            if port.timeslot >= pcm_slots:
-                raise port.origin.error("timeslot", f"timeslot {port.timeslot} does not exist "
-                                                    f"(expected 0..{pcm_slots - 1}: board.pcm_slots is {pcm_slots})")
 
 
 @dataclass(frozen=True)
@@ -495,6 +421,7 @@ def _cross_check(s: Settings) -> Settings:
     check_flows(s)
     check_sip(s)
     check_path_out(s)
+    check_board_settings(s)  # config/board_schema.py: the gsm power key against the board's GPIOs
     return dataclasses.replace(s, dialplan=_resolve_operator(s))
 
 

@@ -14,6 +14,7 @@ line       steady on while any call is in progress
 failover   slow blink, 1 Hz, while calls go to the mobile (outage or migration window)
 emergency  fast blink, 4 Hz, while an emergency call is in progress (highest priority)
 fault      blink 2 Hz while a port is out of service, the HAT is wrong or the modem is down
+lifeline   steady on while the lifeline relay is released: phone 1 is wired straight to line 1
 =========  ==========================================================================
 
 Boards with fewer LEDs (``board.leds`` lists only some names) show a missing LED's state on
@@ -31,6 +32,7 @@ ready      ready, heartbeat
 line       line (not shown elsewhere)
 gsm        gsm (not shown elsewhere)
 trunk      trunk (not shown elsewhere)
+lifeline   lifeline (not shown elsewhere)
 =========  ===============================================
 
 So a single LED named ``ready`` double-blinks while all is well, blinks at 2 Hz on a fault and
@@ -68,9 +70,10 @@ GUARD_EVERY_S = 0.25
 LED_TEST_STEP_S = 0.5  # each LED alone for this long during ``led test``
 GSM_BARS_DBM = (-73, -83, -93, -109)  # at least this for 4, 3, 2, 1 bars (CSQ 20, 15, 10, 2)
 
-PRIORITY = ("emergency", "fault", "failover", "heartbeat", "ready", "line", "gsm", "trunk")
+PRIORITY = ("emergency", "fault", "failover", "heartbeat", "ready", "line", "gsm", "trunk", "lifeline")
 FALLBACK = {"emergency": ("emergency", "fault", "ready", "heartbeat"),
             "fault": ("fault", "ready", "heartbeat"),
+            "lifeline": ("lifeline",),  # ops/lifeline.py: the relay released
             "failover": ("failover", "trunk", "ready", "heartbeat"),
             "heartbeat": ("heartbeat", "ready"),
             "ready": ("ready", "heartbeat"),
@@ -90,6 +93,7 @@ class Indicators:
     failover: bool = False
     emergency: bool = False
     faults: tuple[str, ...] = field(default=())  # what is wrong, for the console
+    lifeline_released: bool = False  # ops/lifeline.py: phone 1 is wired straight to line 1
 
     @property
     def fault(self) -> bool:
@@ -118,7 +122,7 @@ def active(state: str, ind: Indicators) -> bool:
     """Whether ``state`` has something to show (it then claims a shared LED)."""
     return {"heartbeat": ind.alive, "ready": ind.ready, "trunk": ind.trunk_up, "gsm": ind.gsm_bars > 0,
             "line": ind.line_in_use, "failover": ind.failover, "emergency": ind.emergency,
-            "fault": ind.fault}[state]
+            "fault": ind.fault, "lifeline": ind.lifeline_released}[state]
 
 
 def pattern(state: str, ind: Indicators, t: float) -> bool:
@@ -135,7 +139,7 @@ def pattern(state: str, ind: Indicators, t: float) -> bool:
         return blink(t, EMERGENCY_HZ)
     if state == "fault":
         return blink(t, FAULT_HZ)
-    return True  # ready, trunk, line: steady
+    return True  # ready, trunk, line, lifeline: steady
 
 
 def led_map(present) -> dict[str, tuple[str, ...]]:
@@ -173,7 +177,8 @@ def describe(state: str | None, ind: Indicators) -> str:
             "line": "steady: a call is in progress",
             "failover": f"blink {FAILOVER_HZ:g} Hz: failover to the mobile",
             "emergency": f"blink {EMERGENCY_HZ:g} Hz: EMERGENCY CALL in progress",
-            "fault": f"blink {FAULT_HZ:g} Hz: fault: " + "; ".join(ind.faults)}[state]
+            "fault": f"blink {FAULT_HZ:g} Hz: fault: " + "; ".join(ind.faults),
+            "lifeline": "steady: lifeline relay released, phone 1 is on line 1 directly"}[state]
 
 
 def gsm_bars(signal_dbm: int | None) -> int:
@@ -229,9 +234,11 @@ def sample(daemon, alive: bool, trunk_up: bool, gsm_watch=None) -> Indicators:
     calls = list(engine.calls) if engine is not None else []
     failover = daemon.flows.lookup("failover") if daemon.flows is not None else None
     monitor = failover.monitor if failover is not None else None
+    lifeline = getattr(daemon, "lifeline", None)  # ops/lifeline.py
     return Indicators(alive=alive, ready=daemon.ready, trunk_up=trunk_up, gsm_bars=bars,
                       line_in_use=bool(calls), failover=bool(monitor is not None and monitor.active),
-                      emergency=any(c.emergency for c in calls), faults=tuple(faults))
+                      emergency=any(c.emergency for c in calls), faults=tuple(faults),
+                      lifeline_released=bool(lifeline is not None and lifeline.released))
 
 
 # ------------------------------------------------------------------------------ the supervisor
