@@ -104,12 +104,13 @@ def test_a_bad_time_zone_is_a_clean_error(tmp_path, zone, needle):
 
 def test_values_are_quoted_on_one_line_and_cut(tmp_path):
     # a block scalar with line breaks, and a megabyte-long word, where a number is expected
-    line = next(row for row in EXAMPLE.read_text().splitlines() if row.startswith("  pcm_slots: 32"))
-    path = _broken(tmp_path, line, "  pcm_slots: |\n    32\n    33")
-    assert _refusal(path).endswith("board.pcm_slots: '32\\n33\\n' is not a whole number (expected 1..128)")
-    path = _broken(tmp_path, line, "  pcm_slots: " + "9" * 500_000)
+    line = next(row for row in EXAMPLE.read_text().splitlines() if row.startswith("  ring_timeout_s: 60"))
+    path = _broken(tmp_path, line, "  ring_timeout_s: |\n    32\n    33")
+    assert "features.ring_timeout_s: '32\\n33\\n' is not" in _refusal(path)
+    path = _broken(tmp_path, line, "  ring_timeout_s: " + "9" * 500_000)
     text = _refusal(path)
-    assert text.startswith(f"{path}:{_line_of(path, 'pcm_slots')}: board.pcm_slots: '9999") and len(text) < 300, text
+    assert text.startswith(f"{path}:{_line_of(path, 'ring_timeout_s')}: features.ring_timeout_s: '9999") \
+        and len(text) < 300, text
 
 
 def test_aliases_are_counted_as_the_copies_they_stand_for(tmp_path):
