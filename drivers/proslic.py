@@ -699,6 +699,10 @@ class ProSlic:
         log.error("%s: %s", self.port, self._failed)
         return [ChipFailed(self._clock(), self._failed)]
 
+    def drain_interrupt(self) -> None:
+        """Consume the IRQ line's pending edges without touching the chip (a port out of service)."""
+        self._drain_edges(self._clock())
+
     def _drain_edges(self, now: float) -> list[float]:
         stamps = []
         while len(stamps) < MAX_EDGES_PER_CALL and self._irq.poll(0):

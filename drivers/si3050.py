@@ -312,6 +312,11 @@ class Si3050Daa:
         self._off_hook = False
 
     # ------------------------------------------------------------------ events
+    def drain_interrupt(self) -> None:
+        """Consume the IRQ line's pending edges without touching the chip (a port out of service)."""
+        while self._irq.poll(0):
+            self._irq.read_event()
+
     def handle_interrupt(self) -> list:
         """Drain the IRQ line's edge events, read and clear reg 4, turn its bits into events."""
         while self._irq.poll(0):

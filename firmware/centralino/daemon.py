@@ -86,7 +86,7 @@ class Daemon:
                 log.error("port %s out of service: %s", channel.name, channel.fault)
             fd = getattr(channel.driver, "irq_fd", None)
             if fd is not None:
-                loop.add_reader(fd, channel.guarded, "interrupt", channel.service_interrupt)
+                loop.add_reader(fd, channel.interrupt)
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
         self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)

@@ -109,6 +109,19 @@ class Channel:
         except RuntimeError:  # no loop (a synchronous test): at once
             self.emit(event)
 
+    def interrupt(self) -> None:
+        """The interrupt line is readable: served in the port's boundary; a port out of service only
+        has its edges consumed, so a line held low cannot keep the loop busy."""
+        if self.fault is None:
+            self.guarded("interrupt", self.service_interrupt)
+            return
+        drain = getattr(self.driver, "drain_interrupt", None)
+        try:
+            if drain is not None:
+                drain()
+        except Exception:
+            log.debug("port %s: draining its interrupt line failed", self.name, exc_info=True)
+
     def guarded(self, what: str, fn: Callable, *args):
         """Run one step of this port (its tick, its interrupt, its audio) inside its boundary."""
         if self.fault is not None and what != "status":
