@@ -120,6 +120,16 @@ MAX_EDGES_PER_CALL = 32
 LOOP_RECHECK_TICKS = 10  # re-read the loop status every 200 ms in case an edge was lost
 
 
+def _edge_time(stamp_s: float, now: float) -> float:
+    """An interrupt edge's time on our clock. periphery's cdev2 has the kernel stamp edges with
+    CLOCK_REALTIME, so a stamp is taken as ours when it is near ``now`` (a line stamped on our
+    clock), else converted from the wall clock; one that fits neither (a clock step) is ``now``."""
+    if abs(stamp_s - now) <= EDGE_CLOCK_TOLERANCE_S:
+        return stamp_s
+    converted = stamp_s - (time.time() - now)
+    return converted if abs(converted - now) <= EDGE_CLOCK_TOLERANCE_S else now
+
+
 # ----------------------------------------------------------------------------- indirect registers
 @dataclass(frozen=True)
 class IndirectRegister:
@@ -536,8 +546,7 @@ class ProSlic:
     def _drain_edges(self, now: float) -> list[float]:
         stamps = []
         while len(stamps) < MAX_EDGES_PER_CALL and self._irq.poll(0):
-            stamp_s = self._irq.read_event().timestamp / 1e9
-            stamps.append(stamp_s if abs(stamp_s - now) <= EDGE_CLOCK_TOLERANCE_S else now)
+            stamps.append(_edge_time(self._irq.read_event().timestamp / 1e9, now))
         return stamps
 
     def _check_loop(self, at: float) -> list[LineEvent]:
