@@ -28,6 +28,8 @@ ATOM_HEADER = struct.Struct("<HHI")  # type, count, dlen (data + 2-byte CRC)
 ATOM_VENDOR_INFO = 0x0001
 ATOM_GPIO_MAP = 0x0002
 VENDOR_FIXED = struct.Struct("<16sHHBB")  # uuid, pid, pver, vslen, pslen
+# eepmake stores the UUID as four 32-bit words, least significant first, each little-endian: the
+# 128-bit number in little-endian byte order (not uuid's bytes_le, which swaps only 3 fields).
 READ_CHUNK_BYTES = 32
 PORT_NAME = "hat-eeprom"
 
@@ -124,14 +126,14 @@ def _vendor_info(data: bytes, offset: int) -> HatInfo:
     except UnicodeDecodeError as err:
         raise ChipError(PORT_NAME, f"vendor-info strings are not ASCII ({err})", register=offset) from err
     return HatInfo(vendor=vendor, product=product, product_id=pid, product_version=pver,
-                   uuid=str(uuidlib.UUID(bytes_le=raw_uuid)))
+                   uuid=str(uuidlib.UUID(int=int.from_bytes(raw_uuid, "little"))))
 
 
 def encode_image(vendor: str, product: str, product_id: int, product_version: int,
                  uuid: str, gpio_map: bytes = bytes(30)) -> bytes:
     """An EEPROM image with a vendor-info and a GPIO-map atom, as eepmake writes it."""
     vstr, pstr = vendor.encode("ascii"), product.encode("ascii")
-    vendor_data = VENDOR_FIXED.pack(uuidlib.UUID(uuid).bytes_le, product_id, product_version,
+    vendor_data = VENDOR_FIXED.pack(uuidlib.UUID(uuid).int.to_bytes(16, "little"), product_id, product_version,
                                     len(vstr), len(pstr)) + vstr + pstr
     atoms = b""
     for count, (atype, data) in enumerate(((ATOM_VENDOR_INFO, vendor_data), (ATOM_GPIO_MAP, gpio_map))):
