@@ -7,7 +7,9 @@ PAGE_BYTES = 32
 
 
 class At24c32:
-    """Register face: I2C messages. World face: ``contents`` (what the factory programmed)."""
+    """Register face: I2C messages. World face: ``memory`` (what the factory programmed); faults:
+    ``corrupt(offset)`` (a cell that lost its charge), ``power_glitch()``; the I2C address's own
+    faults (no acknowledge, garbage) are the bus's (``SimSMBus`` faults)."""
 
     def __init__(self, contents: bytes = b"", write_protected: bool = True):
         if len(contents) > EEPROM_SIZE_BYTES:
@@ -33,3 +35,14 @@ class At24c32:
         out = bytes(self.memory[(self._pointer + i) % EEPROM_SIZE_BYTES] for i in range(length))
         self._pointer = (self._pointer + length) % EEPROM_SIZE_BYTES
         return out
+
+    # -- fault face
+    def corrupt(self, offset: int, flip: int = 0xFF) -> None:
+        """Flip bits of one byte, as a worn or disturbed cell does (the atom's CRC no longer fits)."""
+        if not 0 <= offset < EEPROM_SIZE_BYTES:
+            raise ValueError(f"offset {offset} is outside the 24C32 (0..{EEPROM_SIZE_BYTES - 1})")
+        self.memory[offset] ^= flip & 0xFF
+
+    def power_glitch(self) -> None:
+        """A supply dip: the address pointer is lost (the memory keeps its contents)."""
+        self._pointer = 0
