@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import cdr, config_cmd, console, demo, dsp, run, signal_demo, stats
+from . import cdr, config_cmd, console, demo, dsp, run, signal_demo, sim, stats
 from .errors import CliError
 
-COMMAND_MODULES = (run, console, demo, cdr, config_cmd, dsp, signal_demo, stats)
+COMMAND_MODULES = (run, console, sim, demo, cdr, config_cmd, dsp, signal_demo, stats)
 
 
 def build_parser() -> argparse.ArgumentParser:
