@@ -28,7 +28,10 @@ class ModemCommands(CommandGroup):
             if len(rest) != 1:
                 raise self.fail("modem call: give the calling number, e.g. modem call 3391234567")
             number = check_keys("modem call", rest[0], "0123456789")
-            party = await modem.incoming_call(number, self.face.world.next_voice())
+            network = self.face.world.mobile_network
+            if network.lookup(number) is None:  # known to the world, so its voice has a name
+                network.add_party(number, self.face.world.next_voice())
+            party = await modem.incoming_call(number)
             if party.busy:
                 raise self.fail(f"modem call: {number} gets busy: the modem is in a call, down or not registered")
             return Reply(f"{number} calls the modem", {"caller": number})
