@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -62,27 +63,29 @@ class Heard:
         return text
 
 
+@lru_cache(maxsize=32)
+def _kernels(freqs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine and sine of each frequency over one frame (a DFT at just those frequencies)."""
+    phase = 2 * math.pi * np.outer(np.arange(FRAME_SAMPLES), freqs) / SAMPLE_RATE_HZ
+    return np.cos(phase), np.sin(phase)
+
+
 def _labels(frames: np.ndarray, voice_hz: list[float]) -> list[str]:
     """One label per frame: "S" silence, "T" 425 Hz, "V<i>" voice i, "O" other sound."""
     x = frames.astype(np.float64)
     energy = np.einsum("ij,ij->i", x, x)
-    n = np.arange(FRAME_SAMPLES)
-    freqs = np.array([TONE_HZ, *voice_hz])
-    kernel = np.exp(-2j * math.pi * np.outer(n, freqs) / SAMPLE_RATE_HZ)
-    power = np.abs(x @ kernel) ** 2 * 2.0 / FRAME_SAMPLES
+    cos, sin = _kernels((TONE_HZ, *voice_hz))
+    power = ((x @ cos) ** 2 + (x @ sin) ** 2) * 2.0 / FRAME_SAMPLES
     share = power / np.maximum(energy, 1e-9)[:, None]
     level = 10 * np.log10(np.maximum(energy / FRAME_SAMPLES, 1e-12) / DBM0_RMS ** 2)
-    labels = []
-    for i in range(len(x)):
-        if level[i] < SILENCE_DBM0:
-            labels.append("S")
-        elif share[i, 0] >= TONE_PURITY:
-            labels.append("T")
-        elif len(freqs) > 1 and share[i, 1:].max() >= VOICE_PURITY:
-            labels.append(f"V{int(share[i, 1:].argmax())}")
-        else:
-            labels.append("O")
-    return labels
+    labels = np.full(len(x), "O", dtype=object)
+    if voice_hz:
+        best = share[:, 1:].argmax(axis=1)
+        is_voice = share[np.arange(len(x)), best + 1] >= VOICE_PURITY
+        labels[is_voice] = np.char.add("V", best[is_voice].astype(str)).astype(object)
+    labels[share[:, 0] >= TONE_PURITY] = "T"
+    labels[level < SILENCE_DBM0] = "S"
+    return labels.tolist()
 
 
 def _runs(labels: list[str]) -> list[list]:

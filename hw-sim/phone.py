@@ -9,6 +9,7 @@ display phone does between the first and second ring.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Callable
 
@@ -136,6 +137,10 @@ class AnalogPhone:
         """(time_s, frame) for every frame received off hook (the last ``HEARD_HISTORY_S``)."""
         return list(self._heard)
 
+    def recent_frames(self, since_s: float) -> list[tuple[float, np.ndarray]]:
+        """(time_s, frame) received from ``since_s`` on, oldest first, without copying the rest."""
+        return _tail_since(self._heard, since_s)
+
     def heard(self, since_s: float | None = None) -> np.ndarray:
         """Everything received off hook (from ``since_s`` on, by frame time), as one signal."""
         frames = [frame for at, frame in self._heard if since_s is None or at >= since_s]
@@ -162,3 +167,9 @@ class AnalogPhone:
         if cid.when is not None:
             parts.append(str(cid.when))
         return " ".join(parts)
+
+
+def _tail_since(history, since_s: float) -> list:
+    recent = list(itertools.takewhile(lambda item: item[0] >= since_s, reversed(history)))
+    recent.reverse()
+    return recent

@@ -27,6 +27,7 @@ computed lazily from ``clock()`` (whether ring voltage is present now); randomne
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,12 @@ class RemoteParty:
         call still rings simply stops ringing)."""
         if self.line is not None and self.in_call:
             self.line._far_end_hung_up()
+
+    def recent_frames(self, since_s: float) -> list[tuple[float, np.ndarray]]:
+        """(time_s, frame) heard from ``since_s`` on, oldest first, without copying the rest."""
+        recent = list(itertools.takewhile(lambda item: item[0] >= since_s, reversed(self._heard)))
+        recent.reverse()
+        return recent
 
     @property
     def heard_frames(self) -> list[tuple[float, np.ndarray]]:

@@ -24,7 +24,7 @@ from .face_bus import BusCommands
 from .face_lines import LineCommands, exchange_ringback
 from .face_modem import ModemCommands
 from .face_phones import PhoneCommands
-from .hearing import KINDS, Heard, classify
+from .hearing import KINDS, WINDOW_S, Heard, classify
 
 GROUPS = (PhoneCommands, LineCommands, ModemCommands, BusCommands)
 ANONYMOUS_CALLERS_FROM = 577000001  # numbers given to callers without --caller-id: 0577000001...
@@ -169,8 +169,9 @@ class WorldFace:
         phone = self.world.phones[port]
         if not phone.is_off_hook:
             return Heard("silence", detail="on hook")
-        return classify(phone.heard_frames, self._voices_but(self.extension_of.get(port, port)),
-                        self.clock(), since_s=phone.lifted_at_s)
+        now = self.clock()
+        return classify(phone.recent_frames(now - WINDOW_S), self._voices_but(self.extension_of.get(port, port)),
+                        now, since_s=phone.lifted_at_s)
 
     def line_hears(self, port: str) -> Heard:
         line = self.world.lines[port]
@@ -181,7 +182,8 @@ class WorldFace:
             return exchange_ringback()
         if line.state != "connected":
             return Heard("silence", detail=f"{port} is {line.state}")
-        return classify(call.party.heard_frames, self._voices_but(call.party.number), self.clock(),
+        now = self.clock()
+        return classify(call.party.recent_frames(now - WINDOW_S), self._voices_but(call.party.number), now,
                         since_s=call.answered_at_s)
 
     def _voices_but(self, listener: str) -> list[tuple[float, str]]:
