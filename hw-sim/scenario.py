@@ -16,7 +16,6 @@ scenario's own calendar (``start_at``), so a scripted morning is dated in the mo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo

@@ -174,3 +174,23 @@ def test_a_failing_bus_costs_only_its_own_port(daemon):
     finally:
         for words in (("bus", "fxs3", "recover"), ("phone", "201", "onhook"), ("phone", "203", "onhook")):
             sim(daemon, *words)
+
+
+def test_a_chip_dying_mid_call_does_not_stop_an_emergency_call(daemon):
+    """Today the driver reads the dead chip only every few ticks, so those ticks fail and the rest
+    go on; the engine of issue 13 should make even that cost only fxs3."""
+    try:
+        said(daemon, "phone", "202", "offhook")
+        said(daemon, "phone", "202", "dial", "203")
+        said(daemon, "phone", "203", "rings", "--timeout", "10")
+        said(daemon, "phone", "203", "offhook")
+        said(daemon, "phone", "202", "hears", "voice", "--from", "203")
+        said(daemon, "bus", "fxs3", "fail")  # 202's chip dies mid-call
+        said(daemon, "phone", "205", "offhook")
+        said(daemon, "phone", "205", "dial", "112")
+        assert said(daemon, "phone", "205", "hears", "voice", "--from", "112", "--timeout", "20") == \
+            "205 hears voice of 112"
+    finally:
+        for words in (("bus", "fxs3", "recover"), ("phone", "205", "onhook"), ("phone", "202", "onhook"),
+                      ("phone", "203", "onhook")):
+            sim(daemon, *words)
