@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from .face_base import CommandGroup, Reply, check_keys, no_more
 
-VERBS = ("hang", "reset", "no-sim", "sim", "no-network", "network", "garble", "gone", "back",
-         "call", "hangup", "status")
+VERBS = ("hang", "reset", "no-sim", "sim", "no-network", "network", "garble", "one-way", "lose-urcs",
+         "gone", "back", "call", "hangup", "status")
 
 
 class ModemCommands(CommandGroup):
     name = "modem"
-    usage = ("modem hang | reset | no-sim | sim | no-network | network | garble on|off | gone | back | "
-             "call NUMBER | hangup | status")
+    usage = ("modem hang | reset | no-sim | sim | no-network | network | garble on|off | one-way on|off | "
+             "lose-urcs N | gone | back | call NUMBER | hangup | status")
 
     async def run(self, words: list[str]) -> Reply:
         modem = self.face.world.modem
@@ -24,6 +24,17 @@ class ModemCommands(CommandGroup):
             modem.garble(rest[0] == "on")
             return Reply(f"modem URCs {'garbled from now on' if rest[0] == 'on' else 'clean again'}",
                          modem.status())
+        if verb == "one-way":
+            if rest not in (["on"], ["off"]):
+                raise self.fail("modem one-way: say on or off")
+            modem.one_way_audio(rest[0] == "on")
+            return Reply(f"modem audio {'one way: the switchboard hears nothing' if rest[0] == 'on' else 'both ways'}",
+                         modem.status())
+        if verb == "lose-urcs":
+            if len(rest) != 1 or not rest[0].isdigit() or not 0 < int(rest[0]) <= 1000:
+                raise self.fail("modem lose-urcs: say how many unsolicited lines to lose (1..1000)")
+            modem.lose_urcs(int(rest[0]))
+            return Reply(f"modem: the next {rest[0]} unsolicited lines are lost", modem.status())
         if verb == "call":
             if len(rest) != 1:
                 raise self.fail("modem call: give the calling number, e.g. modem call 3391234567")

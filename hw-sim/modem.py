@@ -769,7 +769,8 @@ class ModemSim:
         stat = self._reg_stat()
         return {"dialect": self.dialect, "present": self._at.is_up and self._powered, "hung": self._hung,
                 "sim": self._sim_present, "network": self._coverage, "registered": stat in (CREG_HOME, 5),
-                "garbling": self._garble_all or self._garble > 0, "resets": self.resets,
+                "garbling": self._garble_all or self._garble > 0, "one_way_audio": self._one_way,
+                "urcs_to_lose": self._lose, "resets": self.resets,
                 "call": self._call.number if self._call is not None else None}
 
     def no_sim(self) -> None:

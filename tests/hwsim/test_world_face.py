@@ -181,6 +181,10 @@ def test_the_modem_faults_and_a_call_from_a_mobile(tmp_path):
         await sim(s, "phone 200 onhook")
         garbled = await sim(s, "modem garble on")
         await sim(s, "modem garble off")
+        one_way = (await sim(s, "modem one-way on")).data["one_way_audio"]
+        await sim(s, "modem one-way off")
+        lost = (await sim(s, "modem lose-urcs 2")).data["urcs_to_lose"]
+        refused_count = await refused(s, "modem lose-urcs many")
         await sim(s, "modem no-sim")
         no_sim = await sim(s, "modem status")
         await sim(s, "modem sim")
@@ -188,9 +192,11 @@ def test_the_modem_faults_and_a_call_from_a_mobile(tmp_path):
         hung = await sim(s, "modem status")
         gone = await sim(s, "modem gone")
         back = await sim(s, "modem back")
-        return ready.text, call.text, heard.text, garbled.data["garbling"], no_sim.text, hung.text, gone, back
+        return (ready.text, call.text, heard.text, garbled.data["garbling"], no_sim.text, hung.text, gone, back,
+                (one_way, lost, refused_count))
 
-    ready, call, heard, garbling, no_sim, hung, gone, back = play(tmp_path, story, config=config)
+    ready, call, heard, garbling, no_sim, hung, gone, back, more = play(tmp_path, story, config=config)
+    assert more == (True, 2, "modem lose-urcs: say how many unsolicited lines to lose (1..1000)")
     assert ready == "modem: sim7600, answering, registered"
     assert call == "3391234567 calls the modem" and heard == "200 hears voice of 3391234567"
     assert garbling is True

@@ -27,7 +27,8 @@ EPILOG = """commands:
   line PORT ring [--caller-id NUMBER] [--name NAME] [--private] [--give-up S]
   line PORT answer | hangup | press DIGITS | unplug | plug | hears [KIND] | status
            (PORT: fxo1..., the line's number, or the number of the party in its call)
-  modem hang | reset | no-sim | sim | no-network | network | garble on|off | gone | back
+  modem hang | reset | no-sim | sim | no-network | network | garble on|off | one-way on|off
+  modem lose-urcs N | gone | back
   modem call NUMBER | hangup | status
   bus PORT|eeprom|leds fail [--errno N] | garble | recover | reset | status
   bus PORT irq low|high|free | pcm silent [to_host|to_chip] | pcm back
