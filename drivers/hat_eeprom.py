@@ -32,6 +32,8 @@ ATOM_GPIO_MAP = 0x0002
 ATOM_DT_BLOB = 0x0003  # the device-tree overlay (.dtbo contents) the Pi's firmware may load
 GPIO_MAP_BYTES = 30  # bank_drive, power, one byte for each of GPIO 0..27
 VENDOR_FIXED = struct.Struct("<16sHHBB")  # uuid, pid, pver, vslen, pslen
+# eepmake stores the UUID as four 32-bit words, least significant first, each little-endian: the
+# 128-bit number in little-endian byte order (not uuid's bytes_le, which swaps only 3 fields).
 READ_CHUNK_BYTES = 32
 PAGE_BYTES = 32  # a 24C32 writes at most one 32-byte page per message, wrapping inside the page
 WRITE_CYCLE_S = 0.005  # the datasheet's write cycle; the chip does not acknowledge meanwhile
@@ -139,7 +141,7 @@ def _vendor_info(data: bytes, offset: int) -> HatInfo:
     except UnicodeDecodeError as err:
         raise ChipError(PORT_NAME, f"vendor-info strings are not ASCII ({err})", register=offset) from err
     return HatInfo(vendor=vendor, product=product, product_id=pid, product_version=pver,
-                   uuid=str(uuidlib.UUID(bytes_le=raw_uuid)))
+                   uuid=str(uuidlib.UUID(int=int.from_bytes(raw_uuid, "little"))))
 
 
 def encode_image(vendor: str, product: str, product_id: int, product_version: int,
@@ -149,7 +151,7 @@ def encode_image(vendor: str, product: str, product_id: int, product_version: in
     if len(gpio_map) != GPIO_MAP_BYTES:
         raise ValueError(f"a GPIO map atom is {GPIO_MAP_BYTES} bytes, got {len(gpio_map)}")
     vstr, pstr = vendor.encode("ascii"), product.encode("ascii")
-    vendor_data = VENDOR_FIXED.pack(uuidlib.UUID(uuid).bytes_le, product_id, product_version,
+    vendor_data = VENDOR_FIXED.pack(uuidlib.UUID(uuid).int.to_bytes(16, "little"), product_id, product_version,
                                     len(vstr), len(pstr)) + vstr + pstr
     contents = [(ATOM_VENDOR_INFO, vendor_data), (ATOM_GPIO_MAP, bytes(gpio_map))]
     if dt_blob is not None:

@@ -148,6 +148,16 @@ MAX_EDGES_PER_CALL = 32
 LOOP_RECHECK_TICKS = 10  # re-read the loop status every 200 ms in case an edge was lost
 
 
+def _edge_time(stamp_s: float, now: float) -> float:
+    """An interrupt edge's time on our clock. periphery's cdev2 has the kernel stamp edges with
+    CLOCK_REALTIME, so a stamp is taken as ours when it is near ``now`` (a line stamped on our
+    clock), else converted from the wall clock; one that fits neither (a clock step) is ``now``."""
+    if abs(stamp_s - now) <= EDGE_CLOCK_TOLERANCE_S:
+        return stamp_s
+    converted = stamp_s - (time.time() - now)
+    return converted if abs(converted - now) <= EDGE_CLOCK_TOLERANCE_S else now
+
+
 # ----------------------------------------------------------------------------- indirect registers
 @dataclass(frozen=True)
 class IndirectRegister:
@@ -452,7 +462,14 @@ class ProSlic:
         return self._read(REG_INDIRECT_DATA_LOW) | self._read(REG_INDIRECT_DATA_HIGH) << 8
 
     # --------------------------------------------------------------- start-up
-    async def start(self, fast: bool = False) -> None:
+    async def restart(self) -> None:
+        """Set up again a chip that failed while running (the port supervisor's retry). With a
+        reset line of its own it is reset and started as at power-up; on a shared reset line
+        (the reference HAT's) pulsing it would reset every other SLIC mid-call, so the chip is
+        identified by its ID register alone and every register is written afresh."""
+        await self.start(fresh=self._reset is not None)
+
+    async def start(self, fast: bool = False, fresh: bool = True) -> None:
         """Reset, identify, power up, calibrate and configure the chip; leave the line idle.
 
         ``fast`` (a chip that reset itself while in service): no reset pulse, no leak test and no
@@ -465,7 +482,7 @@ class ProSlic:
             self.warnings = []
             await self._reset_pulse()
         self._ringing = False
-        self._check_presence()
+        self._check_presence(fresh=fresh)
         self._write(REG_POWER_DOWN, POWER_DOWN_DCDC_OFF)
         await self._load_indirect_table()
         self._write(REG_LOOPBACK, 0x00)
@@ -503,7 +520,7 @@ class ProSlic:
         self._reset.write(True)
         await asyncio.sleep(RESET_SETTLE_S)
 
-    def _check_presence(self) -> None:
+    def _check_presence(self, fresh: bool = True) -> None:
         ident = self._read(REG_ID)
         revision = ident & ID_REVISION_MASK
         if revision in (0x0, 0xF):
@@ -512,7 +529,7 @@ class ProSlic:
         if revision < MIN_REVISION:
             raise ChipError(self.port, f"unsupported ProSLIC: revision {revision} "
                             f"(expected {MIN_REVISION} or later)", REG_ID, ident)
-        for reg, expected in SANITY_DEFAULTS.items():
+        for reg, expected in (SANITY_DEFAULTS.items() if fresh else ()):
             value = self._read(reg)
             if value != expected:
                 raise ChipError(self.port, f"not a freshly reset ProSLIC: expected the reset "
@@ -706,8 +723,7 @@ class ProSlic:
     def _drain_edges(self, now: float) -> list[float]:
         stamps = []
         while len(stamps) < MAX_EDGES_PER_CALL and self._irq.poll(0):
-            stamp_s = self._irq.read_event().timestamp / 1e9
-            stamps.append(stamp_s if abs(stamp_s - now) <= EDGE_CLOCK_TOLERANCE_S else now)
+            stamps.append(_edge_time(self._irq.read_event().timestamp / 1e9, now))
         return stamps
 
     def _check_loop(self, at: float) -> list[LineEvent]:

@@ -211,9 +211,17 @@ class Si3050Daa:
         self._line_lost = False
 
     # ------------------------------------------------------------------ start-up
-    async def start(self) -> None:
+    async def restart(self) -> None:
+        """Set up again a DAA that failed while running (the port supervisor's retry): its reset
+        line may be shared with the other chips, so a soft reset takes the hardware reset's place."""
+        self._write(REG_CONTROL1, SOFT_RESET)
+        await asyncio.sleep(SOFT_RESET_WAIT_S)
+        await self.start(hard_reset=self._reset is not None)
+
+    async def start(self, hard_reset: bool = True) -> None:
         """Reset, check presence, program country, PCM and interrupts, bring up the line side."""
-        await self._hardware_reset()
+        if hard_reset:
+            await self._hardware_reset()
         presence = self._read(REG_CONTROL2)
         if presence != PRESENCE_VALUE:
             raise ChipError(self.port, f"no Si3050 DAA answers (expected 0x{PRESENCE_VALUE:02X})",

@@ -5,6 +5,8 @@ setup, output, input, cleanup, BCM numbering, and the same errors for a pin used
 ``setup``), and ``Pca9633``/``Pca9685`` are register models behind ``SimSMBus``. World face:
 every output keeps a ``LevelTrace`` of its light over (virtual) time, and ``SimLeds`` names
 them as the board definition does, so a test reads "ready is on" or "fault blinks at 2 Hz".
+Fault face: ``power_glitch()`` (the chip resets itself and every LED goes dark); the chip's I2C
+address can fail or return garbage through the bus's own faults.
 
 Chip facts (reference/hardware.md; [V] Linux leds-pca963x and pwm-pca9685, reset values [M]):
 - both chips wake with MODE1.SLEEP set: the oscillator is off and no output can light until
@@ -286,6 +288,14 @@ class _PcaChip:
     def _output_on(self, channel: int) -> bool:
         raise NotImplementedError
 
+    def power_glitch(self) -> None:
+        """The chip resets itself: registers back to their reset values, asleep, every LED dark."""
+        self._settle()
+        self._reset_registers()
+        self._pointer = 0
+        self._running_since = None
+        self._update_outputs()
+
     def lit(self, channel: int) -> bool:
         self._settle()
         return self.traces[channel].lit
@@ -440,3 +450,8 @@ class SimLeds:
 
     def lit_names(self) -> list[str]:
         return [name for name in self.names if self.lit(name)]
+
+    def power_glitch(self) -> None:
+        """The LED driver chip resets itself (nothing happens to LEDs on GPIO lines)."""
+        if self.chip is not None:
+            self.chip.power_glitch()

@@ -127,6 +127,7 @@ class ModemSim:
         self._hang_allows_reset = True
         self._lose = 0
         self._garble = 0
+        self._garble_all = False
         self.lost_urcs = 0
         self.garbled_urcs = 0
         self._powered = True
@@ -227,8 +228,8 @@ class ModemSim:
             self.lost_urcs += 1
             return
         data = line.encode("latin-1")
-        if self._garble > 0:
-            self._garble -= 1
+        if self._garble > 0 or self._garble_all:
+            self._garble = max(0, self._garble - 1)
             self.garbled_urcs += 1
             noisy = bytearray(data)
             for _ in range(3):
@@ -756,6 +757,21 @@ class ModemSim:
     def garble_next(self, n: int) -> None:
         """Corrupt the next ``n`` unsolicited lines (bytes flipped to 0x80-0xFF)."""
         self._garble += n
+
+    def garble(self, on: bool = True) -> None:
+        """Corrupt every unsolicited line from now on (a noisy USB link), until ``garble(False)``."""
+        self._garble_all = on
+        if not on:
+            self._garble = 0
+
+    def status(self) -> dict:
+        """What the world's control face shows of the modem."""
+        stat = self._reg_stat()
+        return {"dialect": self.dialect, "present": self._at.is_up and self._powered, "hung": self._hung,
+                "sim": self._sim_present, "network": self._coverage, "registered": stat in (CREG_HOME, 5),
+                "garbling": self._garble_all or self._garble > 0, "one_way_audio": self._one_way,
+                "urcs_to_lose": self._lose, "resets": self.resets,
+                "call": self._call.number if self._call is not None else None}
 
     def no_sim(self) -> None:
         self._sim_present = False

@@ -1,25 +1,25 @@
 """A scripted morning at the town hall, on the simulated board: README's first command.
 
-Five stories, each checked by ear (who hears whom and which prompts, in the frames the parties
-received) and by the call records: a citizen's call answered by the operator and transferred to
-Tributi; an office calling another; an office calling a mobile phone outside; a caller who gives
-up while ringing; a citizen who reaches the Anagrafe through the voce guida.
+Five stories: a citizen's call answered by the operator and transferred to Tributi; an office
+calling another; an office calling a mobile phone outside; a caller who gives up while ringing; a
+citizen who reaches the Anagrafe through the voce guida. Every action and every "who hears whom"
+goes through the world's control face, the very commands of ``centralino sim`` (printed as a
+trainer would type them), so the demo and the outside tests exercise one face; the prompts of
+the voce guida are checked by ear on the caller's audio, and the call records at the end.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
-from datetime import datetime
-
-from centralino.media.callerid import CallerId
 
 from .ears import PromptEars
+from .face_base import Reply, WorldCommandError
 from .scenario import Scenario
-from .voices import hears
 
 CITIZEN = "3331234567"
 MOBILE = "3479876543"
-LISTEN_S = 2.0
+HEAR_TIMEOUT_S = "5"
 
 
 class Check:
@@ -33,9 +33,35 @@ class Check:
             self.failed.append(what)
 
 
+class Hands:
+    """The demo's hands on the world: ``centralino sim`` commands, echoed as they are typed."""
+
+    def __init__(self, s: Scenario, say: Callable[[str], None]):
+        self.s = s
+        self.say = say
+
+    async def __call__(self, *words: str) -> Reply:
+        reply = await self.s.face.run(list(words))
+        self.say(f"     $ centralino sim {shlex.join(words)}  ->  {reply.text}")
+        return reply
+
+    async def hears(self, *listener: str, kind: str = "voice", speaker: str | None = None) -> Reply | None:
+        """``phone 200 hears voice --from 3331234567 --timeout 5``; None when it does not."""
+        words = [*listener, "hears", kind, *(["--from", speaker] if speaker else []), "--timeout", HEAR_TIMEOUT_S]
+        try:
+            return await self(*words)
+        except WorldCommandError as err:
+            self.say(f"     $ centralino sim {shlex.join(words)}  ->  {err}")
+            return None
+
+    async def hears_voice_of(self, listener: tuple[str, ...], speaker: str) -> bool:
+        return await self.hears(*listener, speaker=speaker) is not None
+
+
 async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     """Run the morning; returns the checks that failed (empty when all is well)."""
     check = Check(say)
+    sim = Hands(s, say)
     operator = s.settings.dialplan.operator
     tributi = _extension_named(s, "Tributi")
     anagrafe = _extension_named(s, "Anagrafe")
@@ -44,113 +70,101 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     line_in = s.settings.lines[0].port
 
     say(f"1. A citizen ({CITIZEN}) calls the town hall on {line_in}")
-    citizen = s.remote(CITIZEN)
-    await s.exchange.call_in(citizen, CallerId(number=CITIZEN, name="ROSSI MARIO",
-                                               when=datetime(2026, 11, 24, 9, 0)), line=line_in)
-    op = s.phone(operator)
-    await s.until(lambda: op.ringing, f"operator {operator} rings")
-    await s.until(lambda: op.display, "caller ID on the operator's display", timeout_s=15)
-    check(CITIZEN in (op.display or ""), f"the operator's display shows {op.display!r}")
-    op.off_hook()
-    t = s.clock()
-    await s.wait(LISTEN_S)
-    check(hears(op.heard(t), citizen.voice.frequency_hz), "the operator hears the citizen")
-    check(hears(citizen.heard(t), op.voice.frequency_hz), "the citizen hears the operator")
+    await sim("line", line_in, "ring", "--caller-id", CITIZEN, "--name", "ROSSI MARIO")
+    await sim("phone", operator, "rings", "--timeout", "15")
+    try:
+        shown = (await sim("phone", operator, "shows", CITIZEN, "--timeout", "15")).data["display"]
+    except WorldCommandError as err:
+        shown = str(err)
+    check(CITIZEN in shown, f"the operator's display shows {shown!r}")
+    await sim("phone", operator, "offhook")
+    check(await sim.hears_voice_of(("phone", operator), CITIZEN), "the operator hears the citizen")
+    check(await sim.hears_voice_of(("line", line_in), operator), "the citizen hears the operator")
     say(f"   the operator flashes, dials Tributi ({tributi}) and hangs up: a blind transfer")
-    await op.flash()
+    await sim("phone", operator, "flash")
     await s.wait(0.5)
-    await op.dial(tributi)
+    await sim("phone", operator, "dial", tributi)
     await s.wait(0.5)
-    op.on_hook()
-    trib = s.phone(tributi)
-    await s.until(lambda: trib.ringing, f"Tributi {tributi} rings")
+    await sim("phone", operator, "onhook")
+    await sim("phone", tributi, "rings", "--timeout", "15")
     await s.wait(2.0)
     stations = s.engine.stations
     check(stations[tributi].state == "ringing" and stations[operator].state == "idle",
           "Tributi rings while the operator is free again")
-    trib.off_hook()
-    t = s.clock()
-    await s.wait(LISTEN_S)
-    check(hears(trib.heard(t), citizen.voice.frequency_hz), "Tributi hears the citizen")
-    check(hears(citizen.heard(t), trib.voice.frequency_hz), "the citizen hears Tributi")
+    await sim("phone", tributi, "offhook")
+    check(await sim.hears_voice_of(("phone", tributi), CITIZEN), "Tributi hears the citizen")
+    check(await sim.hears_voice_of(("line", line_in), tributi), "the citizen hears Tributi")
     say("   the citizen hangs up; Tributi hears busy tone and hangs up")
-    citizen.hang_up()
+    await sim("line", line_in, "hangup")
     await s.until(lambda: len(s.finished) >= 1, "the citizen's call ends")
-    trib.on_hook()
+    check(await sim.hears("phone", tributi, kind="busy") is not None, "Tributi hears busy tone")
+    await sim("phone", tributi, "onhook")
     await s.wait(1.0)
 
     say(f"2. Anagrafe ({anagrafe}) calls Servizi Sociali ({sociali})")
-    a, b = s.phone(anagrafe), s.phone(sociali)
-    a.off_hook()
-    await s.wait(0.5)
-    await a.dial(sociali)
-    await s.until(lambda: b.ringing, f"{sociali} rings")
-    await s.wait(1.5)
-    b.off_hook()
-    t = s.clock()
-    await s.wait(LISTEN_S)
-    check(hears(b.heard(t), a.voice.frequency_hz) and hears(a.heard(t), b.voice.frequency_hz),
-          "both offices hear each other")
-    a.on_hook()
+    await sim("phone", anagrafe, "offhook")
+    check(await sim.hears("phone", anagrafe, kind="dial_tone") is not None, "Anagrafe hears dial tone")
+    await sim("phone", anagrafe, "dial", sociali)
+    await sim("phone", sociali, "rings")
+    check(await sim.hears("phone", anagrafe, kind="ringback") is not None, "Anagrafe hears ringback")
+    await sim("phone", sociali, "offhook")
+    check(await sim.hears_voice_of(("phone", sociali), anagrafe)
+          and await sim.hears_voice_of(("phone", anagrafe), sociali), "both offices hear each other")
+    await sim("phone", anagrafe, "onhook")
     await s.wait(1.0)
-    b.on_hook()
+    await sim("phone", sociali, "onhook")
     await s.wait(1.0)
 
     say(f"3. Edilizia ({edilizia}) calls a mobile phone outside: 0 {MOBILE}")
-    mobile = s.remote(MOBILE, answer_after_s=4.0)
-    e = s.phone(edilizia)
-    e.off_hook()
+    s.remote(MOBILE, answer_after_s=None)  # the world's directory: it rings until answered
+    await sim("phone", edilizia, "offhook")
     await s.wait(0.5)
-    await e.dial(s.settings.dialplan.outside_prefix + MOBILE + "#")
-    await s.until(lambda: mobile.call is not None and mobile.call.answered, "the mobile phone answers",
-                  timeout_s=30)
-    t = s.clock()
-    await s.wait(LISTEN_S)
-    check(hears(mobile.heard(t), e.voice.frequency_hz), "the mobile hears Edilizia")
-    check(hears(e.heard(t), mobile.voice.frequency_hz), "Edilizia hears the mobile")
-    e.on_hook()
+    await sim("phone", edilizia, "dial", s.settings.dialplan.outside_prefix + MOBILE + "#")
+    check(await sim.hears("phone", edilizia, kind="ringback") is not None, "Edilizia hears the mobile ring")
+    await sim("line", MOBILE, "answer")
+    check(await sim.hears_voice_of(("line", MOBILE), edilizia), "the mobile hears Edilizia")
+    check(await sim.hears_voice_of(("phone", edilizia), MOBILE), "Edilizia hears the mobile")
+    await sim("phone", edilizia, "onhook")
     await s.wait(1.5)
 
     say("4. Someone calls and hangs up while the phones ring")
-    impatient = s.remote("0557654321")
-    await s.exchange.call_in(impatient, CallerId(number="0557654321", when=datetime(2026, 11, 24, 9, 5)),
-                             give_up_after_s=8.0, line=line_in)
-    await s.until(lambda: op.ringing, "the operator rings")
-    await s.until(lambda: not op.ringing and len(s.finished) >= 4,
-                  "ringing stops when the caller gives up", timeout_s=30)
+    await sim("line", line_in, "ring", "--caller-id", "0557654321")
+    await sim("phone", operator, "rings", "--timeout", "15")
+    await s.wait(6.0)
+    await sim("line", line_in, "hangup")
+    await s.until(lambda: not s.world.phones[s.face.resolve_phone(operator)[1]].ringing
+                  and len(s.finished) >= 4, "ringing stops when the caller gives up", timeout_s=30)
     await s.wait(1.0)
 
     voce_guida = next((line for line in s.settings.lines if line.incoming.startswith("menu:")), None)
     if voce_guida is not None:
         say(f"5. A citizen calls the voce guida on {voce_guida.port} and presses 1 for the Anagrafe")
-        await _voce_guida(s, voce_guida.port, check)
+        await _voce_guida(s, sim, voce_guida.port, check)
     return check.failed
 
 
-async def _voce_guida(s: Scenario, port: str, check: Check) -> None:
+async def _voce_guida(s: Scenario, sim: Hands, port: str, check: Check) -> None:
     ears = PromptEars(s.daemon.flows.phrases)
-    citizen = s.remote("3351112233")
-    await s.exchange.call_in(citizen, CallerId(number="3351112233", when=datetime(2026, 11, 24, 9, 10)), line=port)
-    await s.until(lambda: citizen.call.answered, "the voce guida answers", timeout_s=15)
+    caller = "3351112233"
     t = s.clock()
-    await s.wait(12.0)
-    heard = citizen.heard(t)
+    await sim("line", port, "ring", "--caller-id", caller)
+    check(await sim.hears("line", port, kind="voice") is not None, "the voce guida answers")
+    await s.wait(10.0)
+    heard = s.exchange.parties[caller].heard(t)  # the prompts, by ear on the caller's audio
     check(ears.heard(heard, "benvenuto"), "the citizen hears the greeting")
     check(ears.sequence(heard, ["premere", "n1", "per", "ufficio_anagrafe"]),
           "the citizen hears \"Premere 1 per l'Ufficio Anagrafe\"")
-    citizen.press("1")
-    desks = [s.phone(m) for m in s.settings.group(s.settings.office("anagrafe").group).members]
-    await s.until(lambda: any(d.ringing for d in desks), "an anagrafe desk rings", timeout_s=15)
-    desk = next(d for d in desks if d.ringing)
-    desk.off_hook()
-    await s.wait(0.5)
-    t = s.clock()
-    await s.wait(LISTEN_S)
-    check(hears(desk.heard(t), citizen.voice.frequency_hz) and hears(citizen.heard(t), desk.voice.frequency_hz),
+    await sim("line", port, "press", "1")
+    desks = s.settings.group(s.settings.office("anagrafe").group).members
+    await s.until(lambda: any(s.world.phones[s.face.resolve_phone(d)[1]].ringing for d in desks),
+                  "an anagrafe desk rings", timeout_s=15)
+    desk = next(d for d in desks if s.world.phones[s.face.resolve_phone(d)[1]].ringing)
+    await sim("phone", desk, "offhook")
+    check(await sim.hears_voice_of(("phone", desk), caller) and await sim.hears_voice_of(("line", port), desk),
           "the Anagrafe and the citizen hear each other")
-    citizen.hang_up()
+    await sim("line", port, "hangup")
     await s.until(lambda: len(s.finished) >= 5, "the call ends", timeout_s=15)
-    desk.on_hook()
+    await sim("phone", desk, "onhook")
     await s.wait(1.0)
 
 

@@ -9,6 +9,8 @@ display phone does between the first and second ring.
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -24,6 +26,8 @@ PULSE_BREAK_MS = 60  # Italian decadic dialling, 10 pulses per second
 PULSE_MAKE_MS = 40
 PULSE_INTERDIGIT_MS = 700
 PULSE_DIGITS = "0123456789"
+HEARD_HISTORY_S = 900.0  # what the phone keeps of what it heard (a long-running world stays bounded)
+HEARD_FRAMES = int(HEARD_HISTORY_S / 0.020)
 
 
 class AnalogPhone:
@@ -36,13 +40,16 @@ class AnalogPhone:
         self._off_hook = False
         self._dialling = False
         self._tone: np.ndarray = np.zeros(0, dtype=np.int16)  # DTMF samples still to send
-        self._heard: list[tuple[float, np.ndarray]] = []
+        self._heard: deque[tuple[float, np.ndarray]] = deque(maxlen=HEARD_FRAMES)
         self._cid_receiver = CallerIdReceiver()
         self.caller_ids: list[CallerId] = []
+        self.lifted_at_s: float | None = None
         slic.attach(self)
 
     # --------------------------------------------------------------- actions
     def off_hook(self) -> None:
+        if not self._off_hook:
+            self.lifted_at_s = self._clock()  # what it hears from now on is this call's
         self._set_hook(True)
 
     def on_hook(self) -> None:
@@ -127,8 +134,12 @@ class AnalogPhone:
 
     @property
     def heard_frames(self) -> list[tuple[float, np.ndarray]]:
-        """(time_s, frame) for every frame received off hook."""
+        """(time_s, frame) for every frame received off hook (the last ``HEARD_HISTORY_S``)."""
         return list(self._heard)
+
+    def recent_frames(self, since_s: float) -> list[tuple[float, np.ndarray]]:
+        """(time_s, frame) received from ``since_s`` on, oldest first, without copying the rest."""
+        return _tail_since(self._heard, since_s)
 
     def heard(self, since_s: float | None = None) -> np.ndarray:
         """Everything received off hook (from ``since_s`` on, by frame time), as one signal."""
@@ -156,3 +167,9 @@ class AnalogPhone:
         if cid.when is not None:
             parts.append(str(cid.when))
         return " ".join(parts)
+
+
+def _tail_since(history, since_s: float) -> list:
+    recent = list(itertools.takewhile(lambda item: item[0] >= since_s, reversed(history)))
+    recent.reverse()
+    return recent

@@ -9,8 +9,10 @@ current when the DAA is off-hook, ring voltage in the Italian cadence (1 s on, 4
   hears it. Seizing the line while it rings connects the call.
 - Outgoing: seizing an idle line gives Italian dial tone; DTMF digits are detected in the audio
   from the switchboard. The number ends when it matches a directory entry exactly or after
-  ``INTERDIGIT_TIMEOUT_S`` without a digit; then ringback until the party answers, busy tone for
-  a busy party, congestion for an unknown or unreachable number.
+  ``INTERDIGIT_TIMEOUT_S`` without a digit; then ringback until the party answers (after
+  ``answer_after_s``, or when told to with ``line.far_end_answers()`` if that is None), busy tone
+  for a busy party, congestion for an unreachable number or one nobody has (unless
+  ``exchange.unknown_number`` makes a party for it).
 - Connected: each remote party speaks its ``Voice`` and records what it hears (``party.heard()``).
 - Far-end hang-up (``party.hang_up()``) is signalled the way the line is set up to
   (``line.hangup_signal``): ``"loop_drop"`` opens the loop for ``LOOP_OPEN_S`` (no voltage, no
@@ -25,6 +27,8 @@ computed lazily from ``clock()`` (whether ring voltage is present now); randomne
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +55,8 @@ LOOP_CURRENT_JITTER_MA = 0.5
 LOOP_OPEN_S = 0.6  # "loop_drop": how long the exchange opens the loop
 INTERDIGIT_TIMEOUT_S = 4.0
 FIRST_DIGIT_TIMEOUT_S = 15.0  # dial tone without any digit, then congestion
+HEARD_HISTORY_S = 900.0  # what a party keeps of what it heard (a long-running world stays bounded)
+HEARD_FRAMES = int(HEARD_HISTORY_S / 0.020)
 
 
 @dataclass
@@ -72,7 +78,7 @@ class PstnCall:
 class RemoteParty:
     """Somebody out on the public network: answers after a delay, speaks a voice, listens."""
 
-    def __init__(self, exchange: "PstnExchange", number: str, voice: Voice, answer_after_s: float,
+    def __init__(self, exchange: "PstnExchange", number: str, voice: Voice, answer_after_s: float | None,
                  busy: bool, unreachable: bool):
         self.exchange = exchange
         self.number = number
@@ -82,7 +88,7 @@ class RemoteParty:
         self.unreachable = unreachable
         self.call: PstnCall | None = None
         self.line: "PstnLine | None" = None  # the line of the switchboard it is talking to
-        self._heard: list[tuple[float, np.ndarray]] = []
+        self._heard: deque[tuple[float, np.ndarray]] = deque(maxlen=HEARD_FRAMES)
 
     @property
     def in_call(self) -> bool:
@@ -100,9 +106,21 @@ class RemoteParty:
         self.line._queued = np.concatenate([self.line._queued, dtmf_tones(keys).astype(np.int16)])
 
     def hang_up(self) -> None:
-        """The party puts the phone down; the exchange signals it on the line."""
+        """The party puts the phone down; the exchange signals it on the line (a caller whose
+        call still rings simply stops ringing)."""
         if self.line is not None and self.in_call:
             self.line._far_end_hung_up()
+
+    def recent_frames(self, since_s: float) -> list[tuple[float, np.ndarray]]:
+        """(time_s, frame) heard from ``since_s`` on, oldest first, without copying the rest."""
+        recent = list(itertools.takewhile(lambda item: item[0] >= since_s, reversed(self._heard)))
+        recent.reverse()
+        return recent
+
+    @property
+    def heard_frames(self) -> list[tuple[float, np.ndarray]]:
+        """(time_s, frame) of what it heard while connected (the last ``HEARD_HISTORY_S``)."""
+        return list(self._heard)
 
     def _listen(self, at_s: float, frame: np.ndarray) -> None:
         self._heard.append((at_s, np.asarray(frame, dtype=np.int16).copy()))
@@ -226,6 +244,10 @@ class PstnLine:
     def off_hook(self) -> bool:
         return self._off_hook
 
+    @property
+    def plugged(self) -> bool:
+        return self._plugged
+
     # ------------------------------------------------------------------ incoming
     def _start_ringing(self, call: PstnCall, give_up_after_s: float | None) -> None:
         now = self._clock()
@@ -319,6 +341,8 @@ class PstnLine:
         self.dialled_numbers.append(number)
         self.exchange.dialled_numbers.append(number)
         party = self.exchange.parties.get(number)
+        if party is None and self.exchange.unknown_number is not None:
+            party = self.exchange.unknown_number(number)
         now = self._clock()
         self.call = PstnCall("out", party, number, now)
         if party is None or party.unreachable:
@@ -334,17 +358,30 @@ class PstnLine:
             self._spawn(self._answer_later(self.call, party))
 
     async def _answer_later(self, call: PstnCall, party: "RemoteParty") -> None:
+        if party.answer_after_s is None:
+            return  # rings until someone calls far_end_answers()
         await asyncio.sleep(party.answer_after_s)
-        if self.call is call and self.state == "ringback" and not call.ended:
-            call.answered = True
-            call.answered_at_s = self._clock()
-            self._tone = None
-            self.state = "connected"
+        if self.call is call:
+            self.far_end_answers()
+
+    def far_end_answers(self) -> bool:
+        """The party the switchboard called through this line answers now (False: none rings)."""
+        call = self.call
+        if call is None or self.state != "ringback" or call.ended:
+            return False
+        call.answered = True
+        call.answered_at_s = self._clock()
+        self._tone = None
+        self.state = "connected"
+        return True
 
     # ------------------------------------------------------------------ far end
     def _far_end_hung_up(self) -> None:
         call = self.call
         if call is None or call.ended:
+            return
+        if self.state == "ringing":  # the caller gives up before the switchboard answers
+            self._caller_gave_up(call)
             return
         self._end_call(call, "party")
         self.state = "far_end_gone"
@@ -398,8 +435,10 @@ class PstnExchange:
         self.parties: dict[str, RemoteParty] = {}
         self.lines: dict[str, PstnLine] = {}
         self.dialled_numbers: list[str] = []
+        # Called with a dialled number nobody has; returns a party for it, or None (congestion).
+        self.unknown_number: Callable[[str], RemoteParty | None] | None = None
 
-    def add_party(self, number: str, voice: Voice, answer_after_s: float = 3.0, busy: bool = False,
+    def add_party(self, number: str, voice: Voice, answer_after_s: float | None = 3.0, busy: bool = False,
                   unreachable: bool = False) -> RemoteParty:
         if not number or not all(c in "0123456789*#" for c in number):
             raise ValueError(f"party number must be DTMF digits, got {number!r}")

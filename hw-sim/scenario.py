@@ -1,6 +1,7 @@
 """The scenario API: a running switchboard on the simulated board, driven like a real morning.
 
-Tests and the demo use it the same way::
+Tests and the demo use it the same way, through the world objects or through ``s.face``, the
+commands of ``centralino sim`` (``await s.face.run("phone 201 offhook")``)::
 
     async with Scenario("examples/comune.yaml", data_dir) as s:
         s.phone("201").off_hook()
@@ -15,7 +16,6 @@ scenario's own calendar (``start_at``), so a scripted morning is dated in the mo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from centralino.daemon import Daemon
 from centralino.records.stores import Stores
 
 from .board import SimBoard
+from .world_face import WorldFace
 
 POLL_S = 0.02
 DEFAULT_START = datetime(2026, 11, 24, 9, 0, tzinfo=ZoneInfo("Europe/Rome"))
@@ -81,6 +82,7 @@ class Scenario:
                        faults=self.faults)
         board = open_board(self.settings, "sim", clock=self.clock, sim=sim)
         self.world = sim
+        self.face = WorldFace(sim, self.settings, clock=self.clock, wall_clock=self.wall_clock)  # centralino sim's commands
         self.records = OnFile(self, "cdr")  # what the file holds (read after the writer caught up)
         self.tickets = OnFile(self, "tickets")
         self.voicemail = OnFile(self, "voicemail")

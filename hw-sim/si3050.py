@@ -26,7 +26,8 @@ Register face (what the driver sees through SimSPI and SimPcmBus):
   [V S1 writes slot * 8 to 34 and 36, 0 to 35 and 37]. Audio flows to the line while off-hook,
   and from the line off-hook and on-hook with ONHM set (how caller ID reaches the host).
 
-World face: ``attach(line)``, ``inject_fault(name)``, ``register(n)``, ``off_hook``, ``refresh()``.
+World face: ``attach(line)``, ``register(n)``, ``off_hook``, ``refresh()``; faults, settable while
+running: ``inject_fault(name)``/``clear_fault(name)`` and ``power_glitch()`` (the DAA resets itself).
 The line object provides ``ringing``, ``voltage_v``, ``loop_current_ma(off_hook)``,
 ``to_line(frame)``, ``from_line()`` and ``on_hook_state(off_hook)``; if it has ``subscribe(cb)`` the
 model re-evaluates the line whenever it changes, so interrupts are raised without polling.
@@ -128,6 +129,7 @@ class Si3050:
         self._line: PstnLineFace | None = None
         self.framing_errors = 0
         self.soft_resets = 0
+        self.power_glitches = 0
         self._in_reset = False
         self._hook_applied = False
         self._power_on_reset()
@@ -148,6 +150,23 @@ class Si3050:
             raise ValueError(f"{self.port}: unknown fault {name!r}, expected one of {FAULTS}")
         self._faults.add(name)
         self.refresh()
+
+    # -- fault face (at run time; the bus faults are the board's: SPI device, wires, PCM slot)
+    def clear_fault(self, name: str) -> None:
+        if name not in FAULTS:
+            raise ValueError(f"{self.port}: unknown fault {name!r}, expected one of {FAULTS}")
+        self._faults.discard(name)
+        self.refresh()
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        return tuple(sorted(self._faults))
+
+    def power_glitch(self) -> None:
+        """The DAA resets itself (a dip in its supply): registers back to their reset values,
+        the line side powered down and unlinked, the hook switch open (the line is released)."""
+        self.power_glitches += 1
+        self._power_on_reset()
 
     def register(self, number: int) -> int:
         """A register as the chip holds it (for tests), without the SPI face."""

@@ -16,7 +16,8 @@ Register face (what the driver sees through SimSPI and SimPcmBus):
 - PCM: reg 1 (enable and law) and regs 2-5 (TX/RX start counts in PCM clocks, slot = count / 8).
 
 World face (scenarios and tests): ``attach(phone)``, ``set_off_hook``, ``linefeed``, ``ringing``,
-``ring_bursts``, ``ring_frequency_hz``, ``register(n)``, ``indirect(n)``, ``inject_fault(name)``.
+``ring_bursts``, ``ring_frequency_hz``, ``register(n)``, ``indirect(n)``; faults, settable while
+running: ``inject_fault(name)``/``clear_fault(name)`` and ``power_glitch()`` (the chip resets itself).
 
 Everything time-based is computed lazily from ``clock()``: no threads, no timers.
 """
@@ -178,6 +179,7 @@ class Si321x:
         self.framing_errors = 0
         self.indirect_errors = 0  # accesses to 28-30 while 31 was busy (the real chip corrupts them)
         self._ring_bursts: list[RingBurst] = []
+        self.power_glitches = 0
         self._in_reset = False
         self._power_on_reset()
         if reset is not None:
@@ -200,6 +202,25 @@ class Si321x:
             raise ValueError(f"{self.port}: unknown fault {name!r}, expected one of {FAULTS}")
         self._faults.add(name)
         self._refresh()
+
+    # -- fault face (at run time; the bus faults are the board's: SPI device, wires, PCM slot)
+    def clear_fault(self, name: str) -> None:
+        """The fault goes away (a chip reseated, a battery back); registers are not restored."""
+        if name not in FAULTS:
+            raise ValueError(f"{self.port}: unknown fault {name!r}, expected one of {FAULTS}")
+        self._faults.discard(name)
+        self._refresh()
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        return tuple(sorted(self._faults))
+
+    def power_glitch(self) -> None:
+        """The chip resets itself (a dip in its supply): every register back to its reset value,
+        PCM off, the line open, as after power-on; the driver has to notice and start it again."""
+        self._end_burst(self._clock())
+        self._power_on_reset()
+        self.power_glitches += 1
 
     @property
     def off_hook(self) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from centralino.drivers.hat_eeprom import crc16_arc, read_hat_info
 from centralino.hwsim.buses import SimSMBus
-from centralino.hwsim.eeprom import At24c32, eepmake_crc16, hat_image
+from centralino.hwsim.eeprom import At24c32
+from centralino.hwsim.hat_image import eepmake_crc as eepmake_crc16, hat_image
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,5 +49,5 @@ def test_the_simulators_image_is_what_the_reader_accepts():
     assert eepmake_crc16(b"123456789") == 0xBB3D
     image = hat_image("centralino project", "centralino-8fxs-4fxo", 0x0108, 2,
                       "6f1c5d2e-8a44-4a43-9e1f-3b2a71c0de01", dt_blob=b"centralino-8fxs-4fxo")
-    info = read_hat_info(SimSMBus(chips={0x50: At24c32(image)}))
+    info = read_hat_info(SimSMBus("/dev/i2c-0", chips={0x50: At24c32(image)}))
     assert (info.product, info.product_version, info.overlay_bytes) == ("centralino-8fxs-4fxo", 2, 20)

@@ -84,7 +84,8 @@ def test_a_blank_eeprom_and_a_foreign_hat(settings):
     assert "blank or foreign EEPROM" in _probe(settings, blank_eeprom=True)["eeprom"].detail
 
     def other_hat(sim):
-        from centralino.hwsim.eeprom import At24c32, hat_image
+        from centralino.hwsim.eeprom import At24c32
+        from centralino.hwsim.hat_image import hat_image
         sim.eeprom.__init__(hat_image("acme", "sense-hat", 1, 1, "6f1c5d2e-8a44-4a43-9e1f-3b2a71c0de02"))
 
     check = _probe(settings, world=other_hat)["eeprom"]

@@ -101,7 +101,8 @@ class Channel:
 
     async def restart(self) -> None:
         """Initialise the hardware again (the port supervisor's retry); raises when it still fails."""
-        await self.driver.start()
+        restart = getattr(self.driver, "restart", None)
+        await (restart() if restart is not None else self.driver.start())
 
     def _emit_later(self, event: ChannelEvent) -> None:
         try:

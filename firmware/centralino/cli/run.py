@@ -21,6 +21,9 @@ def register(sub) -> None:
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--control", type=Path, metavar="PATH",
                         help="the control socket for centralino console (default /run/centralino/control.sock)")
+    parser.add_argument("--sim-socket", type=Path, metavar="PATH",  # centralino sim (cli/sim.py)
+                        help="with --board sim: the simulated world's socket for centralino sim "
+                             "(default sim.sock beside the control socket)")
     parser.set_defaults(handler=run)
 
 
@@ -34,6 +37,8 @@ def run(args) -> int:
     from centralino.ops.logbuffer import RingBufferHandler
     from centralino.ops.systemd import Notifier, ServiceSupervision
 
+    from .sim import serve_world, sim_socket_path
+
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_buffer = RingBufferHandler()
@@ -43,6 +48,8 @@ def run(args) -> int:
     except ConfigError as err:
         raise CliError(str(err)) from err
     database = args.database or Path(settings.records.database)
+    if args.sim_socket is not None and (args.board or settings.board.kind) != "sim":
+        raise CliError("--sim-socket needs the simulated board (--board sim)")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -65,6 +72,15 @@ def run(args) -> int:
                 raise CliError(str(err)) from err
             logging.getLogger("centralino.control").warning("%s; running without a console", err)
             control = None
+        # centralino sim: the simulated world's control face (cli/sim.py; None on the Pi)
+        try:
+            world = await serve_world(board, settings, sim_socket_path(args.control, args.sim_socket, DEFAULT_SOCKET),
+                                      explicit=args.sim_socket is not None)
+        except CliError:
+            if control is not None:
+                await control.stop()
+            await daemon.stop()
+            raise
         service.ready(daemon)
         status = daemon.status()
         in_service = sum(p["in_service"] for p in status["ports"])
@@ -72,6 +88,8 @@ def run(args) -> int:
               f"in service, database {database}", flush=True)
         await stop.wait()
         service.stopping()
+        if world is not None:
+            await world.stop()
         if control is not None:
             await control.stop()
         await daemon.stop()

@@ -3,7 +3,7 @@
 A port goes out of service when its chip does not answer at start or when a driver call raises
 while running (``port.faulty`` on the event bus). A chip that lost power for a moment, a
 connector that was reseated, an SPI glitch: each is worth trying again, so the supervisor
-re-initialises the port after 1 s, then 2, 4 ... up to once a minute, and the port returns to
+re-initialises the port after 1 s, then 2, 4 ... up to every 10 s, and the port returns to
 service (``port.restored``) the first time its initialisation succeeds. Only ports whose driver
 can be initialised again are retried (the HAT's FXS and FXO ports); the GSM modem recovers
 itself (drivers/gsm_modem.py) and SIP channels have no hardware.
@@ -17,7 +17,7 @@ import logging
 log = logging.getLogger("centralino.ports")
 
 RETRY_FIRST_S = 1.0
-RETRY_MAX_S = 60.0
+RETRY_MAX_S = 10.0  # an attempt on a chip that is not there costs a few SPI reads
 
 
 class PortSupervisor:
