@@ -112,7 +112,11 @@ async def _disk_full(s, ctx):
 
 
 async def _chip_fails(s, ctx):
-    s.world.bus_fault("fxs4", "raise")  # Tributi's SLIC: every SPI transfer raises, mid-call
+    """Tributi (204, fxs5) talks with 205; its SLIC's SPI transfers start to raise mid-call."""
+    for command in ("phone 204 offhook", "phone 204 dial 205", "phone 205 rings", "phone 205 offhook",
+                    "phone 204 hears voice --from 205"):
+        await s.face.run(command)
+    await s.face.run("bus fxs5 fail")
 
 
 async def _everything_busy(s, ctx):
@@ -171,7 +175,7 @@ FAULTS = [
     Fault("records unwritable (read-only at start)", prepare=_records_unwritable),
     Fault("disk full", inject=_disk_full),
     Fault("corrupt database at start"),
-    Fault("chip fails mid-call", inject=_chip_fails, own_port="fxs4"),
+    Fault("chip fails mid-call (fxs5)", inject=_chip_fails),
     Fault("night (Sunday 03:00)", start_at=datetime(2026, 11, 29, 3, 0, tzinfo=ROME)),
     Fault("everything busy", inject=_everything_busy),
     Fault("failover active, a call forwarded", config=_failover_window, inject=_forwarding),
