@@ -30,6 +30,7 @@ KINDS = {
     "call.ended": "call_id, ended_at, disposition, cause, answered_at, route, transfer_chain, ports, "
                   "called, caller, caller_name, office, queued_s, overflowed, emergency",
     "call.discarded": "call_id (an enquiry call merged into another by a transfer)",
+    "call.recorded": "call_id (its finished record is on the file: figures read from it are current)",
     "port.faulty": "port, reason",
     "port.restored": "port",
     "emergency.placing": "call_id, number, path",

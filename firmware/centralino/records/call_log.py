@@ -184,6 +184,9 @@ class CallLog:
         if error is not None and not isinstance(error, RecordsKept):
             self.refused += 1
             log.error("records: the %s of call %s was not recorded: %s", what, call_id, error)
+        elif error is None and what == "finish":
+            # on the file now: who shows figures read from it (the wallboard) may read them again
+            self._writer_said("call.recorded", {"call_id": call_id})
 
     def _refuse(self, event, err: Exception) -> None:
         self.refused += 1
