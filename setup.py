@@ -11,6 +11,5 @@ SOURCE_ROOTS = {"centralino.drivers": "drivers", "centralino.hwsim": "hw-sim"}
 setup(
     packages=find_packages("firmware") + list(SOURCE_ROOTS),
     package_dir={"": "firmware", **SOURCE_ROOTS},
-    # the board definitions and their device-tree overlays (centralino.config.board_schema)
-    package_data={"centralino": ["boards/*.yaml", "boards/*.dts"]},
+    # package data is in pyproject.toml: when both give it, setuptools keeps only pyproject's
 )
