@@ -4,6 +4,7 @@ and real SIP programs (SIPp, sipsak...) run against the daemon on 127.0.0.1 in r
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -84,3 +85,79 @@ def sipp(sip_port: int, local_port: int, *args: str, service: str = DID_ANAGRAFE
     scenario = [] if any(a in ("-sf", "-sn") for a in args) else ["-sn", "uac"]
     return ["sipp", f"{HOST}:{sip_port}", "-i", HOST, "-p", str(local_port), "-s", service, "-m", str(calls),
             "-nostdin", "-nr", "-timeout", "25s", "-timeout_error", *scenario, *args]
+
+
+class Peer:
+    """A bare UDP socket that speaks just enough SIP to probe the daemon, from any 127.x address."""
+
+    def __init__(self, host: str = HOST, port: int = 0):
+        self.host = host
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.n = 0
+
+    def request(self, sip_port: int, method: str, user: str, authorization: str | None = None,
+                uri: str | None = None, body: str = "", headers: tuple[str, ...] = (), from_user: str | None = None,
+                call_id: str | None = None) -> bytes:
+        self.n += 1
+        uri = uri or f"sip:{user}@{HOST}:{sip_port}"
+        caller = from_user or user
+        lines = [f"{method} {uri} SIP/2.0",
+                 f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK-probe-{self.n}-{self.port}-{os.getpid()}",
+                 f"From: <sip:{caller}@{HOST}>;tag=probe{self.n}", f"To: <sip:{user}@{HOST}>",
+                 f"Call-ID: {call_id or f'probe-{self.n}-{self.port}@{self.host}'}", f"CSeq: {self.n} {method}",
+                 f"Contact: <sip:{caller}@{self.host}:{self.port}>", "Max-Forwards: 70", *headers]
+        if authorization:
+            lines.append(f"Authorization: {authorization}")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines += [f"Content-Length: {len(body.encode())}", "", ""]
+        return ("\r\n".join(lines) + body).encode()
+
+    def send(self, sip_port: int, data: bytes) -> None:
+        self.sock.sendto(data, (HOST, sip_port))
+
+    async def ask(self, sip_port: int, data: bytes, wait_s: float = 1.0, final: bool = False) -> str | None:
+        """Send ``data`` and return the first answer (with ``final``, the first non-1xx one)."""
+        self.send(sip_port, data)
+        while True:
+            reply = await self.receive(wait_s)
+            if reply is None or not final or not reply.startswith("SIP/2.0 1"):
+                return reply
+
+    async def receive(self, wait_s: float = 1.0) -> str | None:
+        loop = asyncio.get_running_loop()
+        try:
+            reply = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), wait_s)
+        except asyncio.TimeoutError:
+            return None
+        return reply.decode(errors="replace")
+
+    def close(self):
+        self.sock.close()
+
+
+def challenge_of(reply: str) -> dict[str, str]:
+    """The parameters of a 401's WWW-Authenticate header."""
+    from centralino.sip.digest import parse_digest
+
+    header = next(l for l in reply.split("\r\n") if l.lower().startswith("www-authenticate:"))
+    return parse_digest(header.split(":", 1)[1])
+
+
+def credentials(challenge: dict[str, str], method: str, user: str, password: str, uri: str,
+                nc: int = 1, cnonce: str = "c0ffee", realm: str = "centralino") -> str:
+    """An Authorization header answering ``challenge`` with qop=auth, as a phone computes it."""
+    from centralino.sip.digest import digest_response
+
+    params = {"username": user, "nonce": challenge["nonce"], "uri": uri, "qop": "auth",
+              "nc": f"{nc:08x}", "cnonce": cnonce}
+    response = digest_response(params, method, password, realm)
+    return (f'Digest username="{user}", realm="{realm}", nonce="{params["nonce"]}", uri="{uri}", '
+            f'response="{response}", algorithm=MD5, qop=auth, nc={params["nc"]}, cnonce="{cnonce}"')
+
+
+def status_line(reply: str | None) -> str | None:
+    return reply.split("\r\n", 1)[0] if reply else None

@@ -47,7 +47,9 @@ def test_sipsak_registers_with_the_right_password_and_is_refused_with_a_wrong_on
 def test_an_authenticated_sip_phone_calls_an_analog_extension(tmp_path):
     async def story(s, sip_port):
         tool = asyncio.ensure_future(run_tool(*sipp(sip_port, free_port(), "-sf", str(SCENARIOS / "phone_call_with_auth.xml"),
-                                                     "-au", PHONE_USER, "-ap", PHONE_PASSWORD, service="201")))
+                                                     "-au", PHONE_USER, "-ap", PHONE_PASSWORD,
+                                                     # SIPp digests "remote_ip:port" unless told the request-URI
+                                                     "-auth_uri", f"201@{HOST}:{sip_port}", service="201")))
         phone = s.phone("201")
         await s.until(lambda: phone.ringing, "201 rings", timeout_s=10)
         phone.off_hook()

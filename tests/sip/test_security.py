@@ -11,7 +11,7 @@ from centralino.hwsim.clock import run
 from centralino.hwsim.scenario import Scenario
 from centralino.sip.security import digest_response, parse_digest
 
-from .helpers import HOST, PHONE_PASSWORD, free_port, need, run_tool, sip_config
+from .helpers import HOST, PHONE_PASSWORD, Peer, free_port, need, run_tool, sip_config
 
 REALM = "centralino"
 
@@ -26,43 +26,6 @@ def _play(tmp_path, story, *tools, **config):
             return await story(s, sip_port)
 
     return run(main, virtual=False)
-
-
-class Peer:
-    """A bare UDP socket that speaks just enough SIP to probe the daemon."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((HOST, 0))
-        self.port = self.sock.getsockname()[1]
-        self.n = 0
-
-    def request(self, sip_port: int, method: str, user: str, authorization: str | None = None) -> bytes:
-        self.n += 1
-        uri = f"sip:{user}@{HOST}:{sip_port}"
-        lines = [f"{method} {uri} SIP/2.0", f"Via: SIP/2.0/UDP {HOST}:{self.port};branch=z9hG4bK-probe-{self.n}-{os.getpid()}",
-                 f"From: <sip:{user}@{HOST}>;tag=probe{self.n}", f"To: <sip:{user}@{HOST}>",
-                 f"Call-ID: probe-{self.n}-{self.port}@{HOST}", f"CSeq: {self.n} {method}",
-                 f"Contact: <sip:{user}@{HOST}:{self.port}>", "Max-Forwards: 70"]
-        if authorization:
-            lines.append(f"Authorization: {authorization}")
-        lines += ["Content-Length: 0", "", ""]
-        return "\r\n".join(lines).encode()
-
-    async def ask(self, sip_port: int, data: bytes, wait_s: float = 1.0) -> str | None:
-        import asyncio
-
-        self.sock.sendto(data, (HOST, sip_port))
-        loop = asyncio.get_running_loop()
-        self.sock.setblocking(False)
-        try:
-            reply = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), wait_s)
-        except asyncio.TimeoutError:
-            return None
-        return reply.decode(errors="replace")
-
-    def close(self):
-        self.sock.close()
 
 
 def _status_and_challenge(reply: str | None) -> tuple[str | None, bool]:

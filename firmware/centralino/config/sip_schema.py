@@ -5,6 +5,7 @@
       address: 192.168.1.20      # the address peers reach us at (default: listen, unless 0.0.0.0)
       port: 5060                 # default
       realm: centralino          # default; the digest realm phones authenticate in
+      max_setups_per_s: 200      # default; new calls beyond this rate get 503 with Retry-After
       trunk:                     # optional: the municipal PBX or provider
         proxy: "pbx.comune.it:5060"
         register: true           # default
@@ -111,6 +112,7 @@ class Sip:
     phones: tuple[SipPhone, ...]
     failed_auth_limit: int = 5
     ban_s: float = 600.0
+    max_setups_per_s: int = 200
     origin: Origin = _origin()
 
     @classmethod
@@ -134,7 +136,9 @@ class Sip:
                    realm=node.get_str("realm", "centralino", pattern=r"[A-Za-z0-9.-]{1,64}", expected="a name"),
                    trunk=SipTrunk.from_node(trunk) if trunk is not None else None, phones=phones,
                    failed_auth_limit=node.get_int("failed_auth_limit", 5, minval=2, maxval=100),
-                   ban_s=node.get_float("ban_s", 600.0, minval=10.0, maxval=86400.0), origin=node.origin())
+                   ban_s=node.get_float("ban_s", 600.0, minval=10.0, maxval=86400.0),
+                   max_setups_per_s=node.get_int("max_setups_per_s", 200, minval=1, maxval=5000),
+                   origin=node.origin())
 
     def phone(self, port: str) -> SipPhone | None:
         return next((p for p in self.phones if p.port == port), None)

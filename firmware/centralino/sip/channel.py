@@ -17,7 +17,9 @@ and is only reached through ``stack.in_sip``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import socket
 import threading
 
 import numpy as np
@@ -34,6 +36,16 @@ log = logging.getLogger("centralino.sip")
 
 # what the switchboard plays a caller whose call could not be placed, and our SIP answer to it
 REFUSAL_TONES = {"it:busy": (486, "Busy Here"), "it:congestion": (503, "Service Unavailable")}
+SETUP_TIMEOUT_S = 180.0   # a leg not answered by then is released (RFC 3261's Timer C is 3 minutes)
+RESOLVE_TIMEOUT_S = 2.0   # a host name in an offer's c= line
+
+
+class OfferRefused(Exception):
+    """An offer this channel cannot take: the SIP answer to give (code, reason) and why."""
+
+    def __init__(self, code: int, reason: str, why: str):
+        super().__init__(why)
+        self.code, self.reason = code, reason
 
 
 class SipChannel(Channel):
@@ -52,6 +64,10 @@ class SipChannel(Channel):
         self._claimed = False
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task] = set()
+        self._setup_timer: asyncio.TimerHandle | None = None
+        self._answer_sdp: str | None = None
+        self.setup_timeout_s = SETUP_TIMEOUT_S
+        self.released_by_timer = 0
 
     # -- claiming: the SIP thread (an INVITE arriving) and the loop (a call placed) compete
     def claim(self) -> bool:
@@ -112,14 +128,95 @@ class SipChannel(Channel):
         return sdp.answer(offer, self.advertised_host, port)
 
     def _use_remote(self, text: str | None) -> None:
+        """An answer or re-offer's SDP; an unusable one keeps the stream as it was."""
         if not text or self.media is None:
             return
         try:
-            self.remote = sdp.parse(text)
-        except sdp.SdpError as err:
+            remote = sdp.parse(text)
+            if not sdp.is_address(remote.host):
+                raise sdp.SdpError(f"a host name ({remote.host}) in an answer or re-INVITE")
+            apply_remote(self.media, remote)
+            self.remote = remote
+        except Exception as err:  # whatever the far end sent, the call goes on as it was
             log.warning("%s: unusable SDP from the far end: %s", self.name, err)
+
+    async def _take_offer(self, leg, text: str | None) -> bool:
+        """Open RTP and answer an offer's SDP; on any problem the leg is refused (488 for SDP we
+        cannot use, 503 for our own trouble), everything claimed is released, and False returned."""
+        try:
+            if not await self._media_for(leg):
+                return False
+            remote = sdp.parse(text or "")
+            if not sdp.is_address(remote.host):
+                remote = await self._resolved(remote)
+            if self.leg is not leg or leg.ended:
+                return False
+            answer_sdp = self._local_sdp(remote)
+            apply_remote(self.media, remote)
+        except OfferRefused as err:
+            self._refuse(leg, err.code, err.reason, str(err))
+            return False
+        except sdp.SdpError as err:
+            self._refuse(leg, 488, "Not Acceptable Here", str(err))
+            return False
+        except Exception as err:
+            self._refuse(leg, 503, "Service Unavailable", f"{type(err).__name__}: {err}")
+            return False
+        self.remote = remote
+        self._answer_sdp = answer_sdp
+        return True
+
+    async def _resolved(self, remote: sdp.Media) -> sdp.Media:
+        """The offer with its host name resolved (IPv4); OfferRefused 488 when it does not resolve."""
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(loop.getaddrinfo(remote.host, remote.port, family=socket.AF_INET,
+                                                            type=socket.SOCK_DGRAM), RESOLVE_TIMEOUT_S)
+        except (OSError, asyncio.TimeoutError) as err:
+            raise OfferRefused(488, "Not Acceptable Here",
+                               f"the media host {remote.host!r} does not resolve ({err or 'timeout'})")
+        return dataclasses.replace(remote, host=infos[0][4][0])
+
+    def _refuse(self, leg, code: int, reason: str, why: str) -> None:
+        log.warning("%s: refusing a call (%d %s): %s", self.name, code, reason, why)
+        self.stack.in_sip(leg.reject, code, reason)
+        if self.leg is leg:
+            self._finish()
+            self._refused_offer()
+
+    def _refused_offer(self) -> None:
+        """What a refused offer leaves to undo besides the claim (the phone's hook state)."""
+
+    # -- a leg that never completes is released
+    def _arm_setup_timer(self) -> None:
+        self._cancel_setup_timer()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             return
-        apply_remote(self.media, self.remote)
+        self._setup_timer = loop.call_later(self.setup_timeout_s, self._setup_expired, self.leg)
+
+    def _cancel_setup_timer(self) -> None:
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+            self._setup_timer = None
+
+    def _setup_expired(self, leg) -> None:
+        self._setup_timer = None
+        if leg is None or self.leg is not leg or self.state == "connected":
+            return
+        log.warning("%s: a call not set up after %.0f s is released (state %s)", self.name,
+                    self.setup_timeout_s, self.state)
+        self.released_by_timer += 1
+        if self._answering():
+            self.stack.in_sip(leg.reject, 408, "Request Timeout")
+        else:
+            self.stack.in_sip(leg.hangup)
+        self._leg_ended(leg, 408)
+
+    def _answering(self) -> bool:
+        """Whether the current leg is a call to us (we answer it) rather than one we placed."""
+        return False
 
     def _rtp_digit(self, digit: str) -> None:
         if self.state == "connected":
@@ -145,6 +242,7 @@ class SipChannel(Channel):
         try:
             if kind == "offer":
                 self.leg = leg
+                self._arm_setup_timer()
                 self._spawn(self._leg_offer(leg, data))
             else:
                 getattr(self, f"_leg_{kind}")(leg, data)
@@ -159,6 +257,8 @@ class SipChannel(Channel):
             self.emit(ev.Digit(digit, "info", self.clock()))
 
     def _finish(self) -> None:
+        self._cancel_setup_timer()
+        self._answer_sdp = None
         self.state = "idle"
         self.leg = None
         self.remote = None
@@ -190,6 +290,9 @@ class SipLineChannel(SipChannel):
     def idle(self) -> bool:
         return self.state == "idle" and not self._claimed and self.in_service and self.trunk_health()
 
+    def _answering(self) -> bool:
+        return self.state == "ringing"
+
     def line_present(self) -> bool:
         """What an FXO line's loop voltage tells the failover logic: the trunk is registered and answering."""
         return bool(self.trunk_health())
@@ -198,28 +301,21 @@ class SipLineChannel(SipChannel):
     async def _leg_offer(self, leg, offer) -> None:
         self.called = offer["called"]
         self.state = "ringing"
-        if not await self._media_for(leg):
+        if not await self._take_offer(leg, offer["sdp"]):
             return
-        try:
-            self.remote = sdp.parse(offer["sdp"] or "")
-            self._answer_sdp = self._local_sdp(self.remote)
-        except sdp.SdpError as err:
-            log.warning("%s: refusing a call from %s: %s", self.name, offer["caller"], err)
-            self.stack.in_sip(leg.reject, 488, "Not Acceptable Here")
-            self._finish()
-            return
-        apply_remote(self.media, self.remote)
         self.stack.in_sip(leg.ring)
         self.on_incoming(self, self.called)
         now = self.clock()
         self.emit(ev.Incoming(now))
-        number = offer["caller"] if offer["caller"].lstrip("+").isdigit() else None
+        bare = offer["caller"].lstrip("+")
+        number = offer["caller"] if bare.isascii() and bare.isdigit() and len(bare) <= 20 else None
         cid = CallerId(number=number, name=offer["name"] or None) if number else CallerId(number_absent="P")
         self.emit(ev.CallerIdReceived(cid, now))
 
     def answer(self) -> None:
         if self.state == "ringing" and self.leg is not None:
             self.state = "connected"
+            self._cancel_setup_timer()
             self.stack.in_sip(self.leg.answer, self._answer_sdp)
 
     def reject_incoming(self) -> None:
@@ -236,6 +332,7 @@ class SipLineChannel(SipChannel):
 
         self.state = "outgoing"
         self.leg = wire.Leg(self.stack, self.on_leg)
+        self._arm_setup_timer()
         self._spawn(self._dial(self.leg, number))
 
     async def _dial(self, leg, number: str) -> None:
@@ -244,14 +341,17 @@ class SipLineChannel(SipChannel):
             self.stack.in_sip(lambda: self.core_ref().call_trunk(leg, number, offer))
 
     def _leg_progress(self, leg, text) -> None:
-        if text:
+        if text:  # 183 with SDP: the far end's tones come as early media
             self._use_remote(text)
             self.state = "early" if self.state == "outgoing" else self.state
+        elif self.state == "outgoing":  # 180 without SDP: it rings there, we give the ringback
+            self.emit(ev.Progress("ringback", self.clock()))
 
     def _leg_answered(self, leg, text) -> None:
         if self.state in ("outgoing", "early"):
             self._use_remote(text)
             self.state = "connected"
+            self._cancel_setup_timer()
             self.emit(ev.Answered(self.clock()))
 
     def _leg_ended(self, leg, code) -> None:
@@ -283,7 +383,6 @@ class SipPhoneChannel(SipChannel):
         self.username = username
         self.off_hook = False
         self.ringing = False
-        self._answer_sdp: str | None = None
         self._registered = lambda: True
 
     @property
@@ -303,6 +402,7 @@ class SipPhoneChannel(SipChannel):
         from . import wire  # sippy is loaded by now (the stack started)
 
         self.leg = wire.Leg(self.stack, self.on_leg)
+        self._arm_setup_timer()
         caller = (caller_id.number if caller_id and caller_id.number else "anonymous")
         name = caller_id.name if caller_id and caller_id.name else ""
         self._spawn(self._invite_phone(self.leg, caller, name))
@@ -331,6 +431,7 @@ class SipPhoneChannel(SipChannel):
             self._use_remote(text)
             self.ringing = False
             self.state = "connected"
+            self._cancel_setup_timer()
             self.off_hook = True
             self.emit(ev.OffHook(self.clock()))
 
@@ -338,18 +439,8 @@ class SipPhoneChannel(SipChannel):
     async def _leg_offer(self, leg, offer) -> None:
         self.state = "early"
         self.off_hook = True
-        if not await self._media_for(leg):
+        if not await self._take_offer(leg, offer["sdp"]):
             return
-        try:
-            self.remote = sdp.parse(offer["sdp"] or "")
-            self._answer_sdp = self._local_sdp(self.remote)
-        except sdp.SdpError as err:
-            log.warning("%s: refusing a call from the phone: %s", self.name, err)
-            self.stack.in_sip(leg.reject, 488, "Not Acceptable Here")
-            self._finish()
-            self.off_hook = False
-            return
-        apply_remote(self.media, self.remote)
         self.stack.in_sip(leg.ring, self._answer_sdp)  # 183: it hears the tones while its call is placed
         now = self.clock()
         self.emit(ev.OffHook(now))
@@ -366,6 +457,7 @@ class SipPhoneChannel(SipChannel):
         if self.state == "early":
             if self.peer is not None:
                 self.state = "connected"
+                self._cancel_setup_timer()
                 self.stack.in_sip(self.leg.answer, self._answer_sdp)
             elif playing in REFUSAL_TONES:
                 code, reason = REFUSAL_TONES[playing]
@@ -374,6 +466,12 @@ class SipPhoneChannel(SipChannel):
         elif self.state == "connected" and playing in REFUSAL_TONES and self.peer is None:
             self.stack.in_sip(self.leg.hangup)  # the other party hung up: the switchboard gives busy
             self._hung_up()
+
+    def _refused_offer(self) -> None:
+        self.off_hook = False
+
+    def _answering(self) -> bool:
+        return self.state == "early"
 
     def _hung_up(self) -> None:
         self._finish()

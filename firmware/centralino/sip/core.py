@@ -6,6 +6,10 @@
   caller gets a 401 like everybody else, so no call (and no outside call) leaves unauthenticated.
 - OPTIONS: 200 to all (it says nothing about users).
 - anything else: 481 inside a dialog we do not know, else 405.
+
+An INVITE to an emergency number is no exception: it comes from the comune's own phones, which
+authenticate; an unauthenticated one from an unknown source is challenged like any other (see
+README, "SIP"). New INVITEs beyond what the stack can set up get 503 (``overload``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 import time
 
 from . import wire
+from .overload import Admission
 from .registrar import Registrar, requested_expiry
 from .security import Guard
 
@@ -22,7 +27,7 @@ log = logging.getLogger("centralino.sip")
 
 
 class SipCore:
-    def __init__(self, stack, sip_config, lines, phones, clock=time.monotonic):
+    def __init__(self, stack, sip_config, lines, phones, clock=time.monotonic, emergency_numbers=()):
         """``lines``: the trunk's line channels; ``phones``: username -> phone channel."""
         self.stack = stack
         self.config = sip_config
@@ -39,9 +44,18 @@ class SipCore:
             self.trunk = Trunk(stack, sip_config.trunk, clock)
             host = _resolve(sip_config.trunk.proxy_host)
             self.trunk_source = (host, sip_config.trunk.proxy_port)
-        self.guard = Guard(sip_config.realm, clock, failed_limit=sip_config.failed_auth_limit,
-                           ban_s=sip_config.ban_s, trusted=trusted)
+            trusted = (host,)
         self.registrar = Registrar(clock)
+        self.guard = Guard(sip_config.realm, clock, failed_limit=sip_config.failed_auth_limit,
+                           ban_s=sip_config.ban_s, trusted=trusted, protected=self.registrar.is_bound_host)
+        self.admission = Admission(clock, sip_config.max_setups_per_s)
+        self.emergency_numbers = frozenset(emergency_numbers)
+
+    def is_emergency(self, number: str) -> bool:
+        return number in self.emergency_numbers
+
+    def has_authenticated(self, host: str) -> bool:
+        return self.guard.has_authenticated(host)
 
     # -- hooks from the stack
     def started(self) -> None:
@@ -73,16 +87,23 @@ class SipCore:
             return wire.response(req, 481, "Call/Transaction Does Not Exist")
         return wire.response(req, 405, "Method Not Allowed", (("allow", wire.ALLOW),))
 
-    def _challenge(self, req):
-        return wire.response(req, 401, "Unauthorized", (("www-authenticate", self.guard.challenge_header()),))
+    def _challenge(self, req, stale: bool = False):
+        header = self.guard.challenge_header(wire.source_of(req)[0], stale)
+        return wire.response(req, 401, "Unauthorized", (("www-authenticate", header),))
+
+    def _authenticate(self, req, method: str, expected_user: str | None = None):
+        """The authenticated user, or the 401 to answer with (a tuple)."""
+        outcome = self.guard.check(wire.source_of(req)[0], wire.header_text(req, "authorization"), method,
+                                   wire.request_uri(req), self.passwords.get, expected_user=expected_user,
+                                   canonical=wire.canonical_uri)
+        return outcome.user if outcome.user is not None else self._challenge(req, outcome.stale)
 
     def _register(self, req):
         source = wire.source_of(req)
         to_user = req.getHFBody("to").getUrl().username or ""
-        user = self.guard.check(source[0], wire.header_text(req, "authorization"), "REGISTER",
-                                self.passwords.get, expected_user=to_user)
-        if user is None:
-            return self._challenge(req)
+        user = self._authenticate(req, "REGISTER", expected_user=to_user)
+        if not isinstance(user, str):
+            return user
         contact = wire.header_text(req, "contact")
         if contact is None:  # a query: the current binding
             binding = self.registrar.lookup(user)
@@ -91,7 +112,8 @@ class SipCore:
             return wire.response(req, 200, "OK", headers)
         uri = contact.split(";")[0] if not contact.startswith("<") else contact[:contact.index(">") + 1]
         address = wire.contact_address(req) or source  # RFC 3261: calls go to the Contact
-        granted = self.registrar.register(user, uri, address, requested_expiry(contact, wire.header_text(req, "expires")))
+        granted = self.registrar.register(user, uri, address, requested_expiry(contact, wire.header_text(req, "expires")),
+                                          source_host=source[0])
         headers = (("contact", f"{uri};expires={granted}"),) if granted else ()
         return wire.response(req, 200, "OK", headers + (("expires", str(granted)),))
 
@@ -102,9 +124,9 @@ class SipCore:
             if channel is None:
                 return wire.response(req, 486, "Busy Here")
             return wire.Leg(self.stack, channel.on_leg).accept(req, sip_t)
-        user = self.guard.check(source[0], wire.header_text(req, "authorization"), "INVITE", self.passwords.get)
-        if user is None:
-            return self._challenge(req)
+        user = self._authenticate(req, "INVITE")
+        if not isinstance(user, str):
+            return user
         phone = self.phones.get(user)
         if phone is None or not phone.claim():
             return wire.response(req, 486, "Busy Here")
@@ -125,7 +147,8 @@ class SipCore:
                    trunk.username, trunk.password)
 
     def status(self) -> dict:
-        return {"security": self.guard.status(), "registered": self.registrar.status(),
+        return {"security": self.guard.status(), "overload": self.admission.status(),
+                "registered": self.registrar.status(),
                 "trunk": self.trunk.status() if self.trunk else None}
 
 

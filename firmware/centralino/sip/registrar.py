@@ -22,8 +22,9 @@ _EXPIRES_PARAM = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
 class Binding:
     username: str
     contact: str
-    address: tuple[str, int]  # where the REGISTER came from: where its calls are sent
+    address: tuple[str, int]  # the Contact's address: where its calls are sent
     expires_at_s: float
+    source_host: str = ""     # where the REGISTER came from
 
 
 def requested_expiry(contact_header: str | None, expires_header: str | None) -> int:
@@ -42,13 +43,14 @@ class Registrar:
         self.clock = clock
         self._bindings: dict[str, Binding] = {}
 
-    def register(self, username: str, contact: str, address: tuple[str, int], expires_s: int) -> int:
+    def register(self, username: str, contact: str, address: tuple[str, int], expires_s: int,
+                 source_host: str = "") -> int:
         """Bind (or with 0, unbind) ``username``; returns the expiry granted in seconds."""
         if expires_s == 0 or contact.strip() == "*":
             self._bindings.pop(username, None)
             return 0
         granted = max(MIN_EXPIRES_S, min(MAX_EXPIRES_S, expires_s))
-        self._bindings[username] = Binding(username, contact, address, self.clock() + granted)
+        self._bindings[username] = Binding(username, contact, address, self.clock() + granted, source_host)
         return granted
 
     def lookup(self, username: str) -> Binding | None:
@@ -57,6 +59,12 @@ class Registrar:
             self._bindings.pop(username, None)  # read from the loop too: never a KeyError
             return None
         return binding
+
+    def is_bound_host(self, host: str) -> bool:
+        """Whether a current registration was made from ``host`` (such an address is never banned)."""
+        now = self.clock()
+        return any(b.source_host == host for b in list(self._bindings.values())
+                   if b.expires_at_s > now)
 
     def registered(self) -> list[str]:
         return sorted(u for u in list(self._bindings) if self.lookup(u) is not None)

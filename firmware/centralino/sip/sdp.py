@@ -7,6 +7,8 @@ an offer without G.711 audio is refused (``SdpError``, answered 488 by the calle
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import time
 from dataclasses import dataclass
 
@@ -15,6 +17,44 @@ LAW_OF_PT = {PCMA: "alaw", PCMU: "ulaw"}
 PT_OF_LAW = {"alaw": PCMA, "ulaw": PCMU}
 EVENT_PT = 101  # our telephone-event payload type when we make the offer
 PTIME_MS = 20
+MAX_SDP_CHARS = 8192
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?")
+
+
+def _number(text: str, low: int, high: int) -> int | None:
+    """An ASCII decimal number in range, else None (``"²".isdigit()`` is True: not good enough)."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 6:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def _connection_host(value: str) -> str:
+    """The address of a c= line: an IPv4 or IPv6 address, or a host name (legal, resolved later)."""
+    parts = value.split()
+    if len(parts) < 3 or parts[0] != "IN" or parts[1] not in ("IP4", "IP6"):
+        raise SdpError(f"unusable connection line c={value!r}")
+    host = parts[2].split("/")[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.version != 4:
+            raise SdpError(f"IPv6 media address {host!r}: centralino's RTP is IPv4 only")
+        return host
+    if parts[1] == "IP4" and _HOST_NAME.fullmatch(host) and not host.replace(".", "").isdigit():
+        return host.rstrip(".")
+    raise SdpError(f"bad connection address {host[:64]!r} in c=")
+
+
+def is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address already (else a host name to resolve)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
 
 
 class SdpError(ValueError):
@@ -38,7 +78,9 @@ def parse(text: str) -> Media:
     """The audio stream an SDP body describes; SdpError when it has none we can use."""
     if not isinstance(text, str) or "m=" not in text:
         raise SdpError("no media line (m=) in the SDP body")
-    host, port, formats = None, None, []
+    if len(text) > MAX_SDP_CHARS:
+        raise SdpError(f"SDP body of {len(text)} characters (at most {MAX_SDP_CHARS})")
+    host, port, formats, declined = None, None, [], False
     rtpmap: dict[int, str] = {}
     direction = "sendrecv"
     in_audio = False
@@ -51,21 +93,26 @@ def parse(text: str) -> Media:
             parts = value.split()
             in_audio = len(parts) >= 4 and parts[0] == "audio" and port is None
             if in_audio:
-                if not parts[1].isdigit() or not 0 <= int(parts[1]) <= 65535:
-                    raise SdpError(f"bad audio port {parts[1]!r} in the m= line")
-                port = int(parts[1])
-                formats = [int(f) for f in parts[3:] if f.isdigit()]
-        elif key == "c" and (in_audio or host is None):
-            parts = value.split()
-            if len(parts) >= 3 and parts[1] in ("IP4", "IP6"):
-                host = parts[2].split("/")[0]
+                number = _number(parts[1].split("/")[0], 0, 65535)
+                if number is None:
+                    raise SdpError(f"bad audio port {parts[1][:16]!r} in the m= line")
+                if number == 0:  # RFC 3264: a declined stream; look for another one
+                    declined, in_audio = True, False
+                    continue
+                port = number
+                formats = [f for f in (_number(t, 0, 127) for t in parts[3:]) if f is not None]
+        elif key == "c" and (in_audio or (host is None and port is None)):
+            host = _connection_host(value)
         elif key == "a" and in_audio:
             if value.startswith("rtpmap:"):
-                pt, _, name = value[7:].partition(" ")
-                if pt.isdigit():
-                    rtpmap[int(pt)] = name.split("/")[0].lower()
+                pt_text, _, name = value[7:].partition(" ")
+                pt = _number(pt_text, 0, 127)
+                if pt is not None:
+                    rtpmap[pt] = name.split("/")[0].lower()
             elif value in ("sendrecv", "sendonly", "recvonly", "inactive"):
                 direction = value
+    if port is None and declined:
+        raise SdpError("the audio stream is declined (port 0 in the m= line)")
     if port is None:
         raise SdpError("no audio stream in the SDP body")
     if host is None:

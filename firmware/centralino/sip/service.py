@@ -46,7 +46,9 @@ class SipService:
         """On the SIP thread (the core and what it imports load sippy, whose dispatcher must be born there)."""
         from .core import SipCore
 
-        self.core = SipCore(stack, self.config, _LinePool(self.lines), self.phones)
+        plan = getattr(self.settings, "dialplan", None)
+        self.core = SipCore(stack, self.config, _LinePool(self.lines), self.phones,
+                            emergency_numbers=getattr(plan, "emergency_numbers", ()))
         return self.core
 
     @classmethod

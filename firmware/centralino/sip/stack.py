@@ -97,7 +97,9 @@ class SipStack:
     """One listening SIP endpoint and its transaction manager, plus the bridge to the loop.
 
     ``core_factory(stack)`` builds, on the SIP thread, the object whose ``recv_request(req, sip_t)``
-    answers requests that start no known dialog (registrar, new calls, OPTIONS)."""
+    answers requests that start no known dialog (registrar, new calls, OPTIONS). The core may also
+    have ``admission`` (overload.Admission), ``is_emergency(number)`` and ``has_authenticated(host)``,
+    which the transaction manager uses (see wire.TransactionManager)."""
 
     def __init__(self, host: str, port: int, core_factory: Callable):
         self.host = host
@@ -130,10 +132,18 @@ class SipStack:
 
         self.global_config = wire.make_config(self.host, self.port)
         self.core = self.core_factory(self)
-        self.global_config["_sip_tm"] = wire.TransactionManager(self.global_config, self.core.recv_request,
-                                                                self._on_malformed, self.core.dropped)
+        core = self.core
+        self.global_config["_sip_tm"] = wire.TransactionManager(
+            self.global_config, core.recv_request, self._on_malformed, core.dropped,
+            admission=getattr(core, "admission", None),
+            emergency=getattr(core, "is_emergency", lambda number: False),
+            has_authenticated=getattr(core, "has_authenticated", lambda host: True))
         self.port = self.global_config["_sip_tm"].bound_port()
         self.core.started()
+
+    @property
+    def transactions(self):
+        return self.global_config.get("_sip_tm") if self.global_config else None
 
     def _on_malformed(self, source: str, problem: str) -> None:
         self.malformed += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import sippy.Core.Exceptions as sippy_exceptions
+import sippy.SipMsg as sippy_msg
 import sippy.SipTransactionManager as sippy_tm
 from sippy.CCEvents import (CCEventConnect, CCEventDisconnect, CCEventFail, CCEventInfo, CCEventPreConnect,
                             CCEventRedirect, CCEventRing, CCEventTry, CCEventUpdate)
@@ -18,6 +19,8 @@ from sippy.Core.EventDispatcher import ED2
 from sippy.MsgBody import MsgBody
 from sippy.SipConf import SipConf
 from sippy.SipHeader import SipHeader
+from sippy.SipURL import SipURL
+from sippy.Time.MonoTime import MonoTime
 from sippy.SipTransactionManager import SipTransactionManager
 from sippy.Udp_server import Udp_server, Udp_server_opts
 from sippy.UA import UA
@@ -47,24 +50,95 @@ class OneWorker(Udp_server_opts):
 
 
 _malformed_sink = None
+_parse_failure: list = []  # what sippy's parser reported about the datagram being handled
 
 
 def _quiet_dump(title, *args, **kwargs) -> None:
     """sippy reports a message it could not parse through dump_exception (to stdout): count it."""
+    _parse_failure.append(str(title))
     if _malformed_sink is not None:
         _malformed_sink("?", str(title))
 
 
+def _to_log(*args, **kwargs) -> None:
+    """sippy's own print() calls (a truncated body it fixed, a stuck transaction) go to the log."""
+    log.info("sippy: %s", " ".join(str(a) for a in args))
+
+
+# sippy prints to stdout in a few places; under systemd that is the journal without a source, so
+# the names are rebound to the log in its modules' globals
+sippy_msg.print = _to_log
+sippy_tm.print = _to_log
+
+# the headers a 400 needs from a request sippy could not parse (long and compact forms)
+_RESPONSE_HEADERS = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to": "To", "t": "To",
+                     "call-id": "Call-ID", "i": "Call-ID", "cseq": "CSeq"}
+
+
+def bad_request(data: str, problem: str) -> str | None:
+    """A 400 for a request sippy could not parse, from its raw text; None without the headers a
+    response needs (then nothing is sent: the sender cannot be told anyway)."""
+    head = data.replace("\r\n", "\n").split("\n\n", 1)[0].split("\n")
+    if not head or " " not in head[0] or head[0].startswith("SIP/"):
+        return None
+    found: dict[str, list[str]] = {}
+    for line in head[1:]:
+        name, sep, value = line.partition(":")
+        wanted = _RESPONSE_HEADERS.get(name.strip().lower())
+        if sep and wanted:
+            found.setdefault(wanted, []).append(value.strip())
+    if not all(found.get(k) for k in ("Via", "From", "To", "Call-ID", "CSeq")):
+        return None
+    to = found["To"][0] + ("" if ";tag=" in found["To"][0] else ";tag=centralino-400")
+    reason = "".join(ch for ch in problem if ch.isprintable())[:80] or "Bad Request"
+    lines = ["SIP/2.0 400 Bad Request"] + [f"Via: {v}" for v in found["Via"]] + [
+        f"From: {found['From'][0]}", f"To: {to}", f"Call-ID: {found['Call-ID'][0]}", f"CSeq: {found['CSeq'][0]}",
+        f"Warning: 399 centralino \"{reason.replace(chr(34), chr(39))}\"", "Content-Length: 0", "", ""]
+    return "\r\n".join(lines)
+
+
 class TransactionManager(SipTransactionManager):
+    """sippy's transaction manager with centralino's guards around it.
+
+    ``admission`` (overload.Admission) decides on each new INVITE; ``emergency(number)`` says
+    whether a request-URI's user is an emergency number (never refused for load);
+    ``has_authenticated(host)`` whether a host ever proved a password (a final response to an
+    INVITE from one that never did is retransmitted once, not for 32 s: a forged source must not
+    turn us into a reflector)."""
+
     model_udp_server = (Udp_server, OneWorker)
 
-    def __init__(self, global_config, req_cb, on_malformed, dropped):
+    def __init__(self, global_config, req_cb, on_malformed, dropped, admission=None,
+                 emergency=lambda number: False, has_authenticated=lambda host: True):
         global _malformed_sink
         self._on_malformed = on_malformed
         self._dropped = dropped
+        self._core_cb = req_cb
+        self.admission = admission
+        self._emergency = emergency
+        self._has_authenticated = has_authenticated
+        self.bad_requests = 0
         _malformed_sink = on_malformed
         sippy_tm.dump_exception = _quiet_dump
-        super().__init__(global_config, req_cb)
+        super().__init__(global_config, self._admit)
+
+    def _admit(self, req, sip_t):
+        if self.admission is not None and req.getMethod() == "INVITE" and req.getHFBody("to").getTag() is None:
+            user = req.getRURI().username or ""
+            waited = max(0.0, MonoTime().monot - req.rtime.monot) if getattr(req, "rtime", None) else 0.0
+            if not self._emergency(user) and not self.admission.admit(waited):
+                return response(req, 503, "Service Unavailable",
+                                (("retry-after", str(self.admission.retry_after_s)),))
+        return self._core_cb(req, sip_t)
+
+    def timerA(self, t):
+        """Retransmission of a final answer to an INVITE: bounded for sources never authenticated."""
+        if not self._has_authenticated(str(t.address[0])):
+            t.retransmitted = getattr(t, "retransmitted", 0) + 1
+            if t.retransmitted > 1:
+                t.teA = None
+                return
+        super().timerA(t)
 
     def newTransaction(self, msg, *args, **kwargs):
         """sippy compares the transport to "udp" exactly; SIPp's Contact says transport=UDP."""
@@ -82,15 +156,25 @@ class TransactionManager(SipTransactionManager):
         if self._dropped(source):
             return
         try:
-            if isinstance(data_in, bytes):
-                data_in.decode()
+            text = data_in.decode() if isinstance(data_in, bytes) else data_in
         except UnicodeDecodeError:
             self._on_malformed(source, "not UTF-8 text")
             return
+        _parse_failure.clear()
         try:
             super().handleIncoming(data_in, ra, server, rtime)
         except Exception as err:  # whatever a datagram contains, the stack keeps running
             self._on_malformed(source, f"{type(err).__name__}: {err}")
+            _parse_failure.append(str(err))
+        if _parse_failure and not text.startswith("SIP/2.0 "):
+            reply = bad_request(text, _parse_failure[-1])
+            if reply is not None:
+                self.bad_requests += 1
+                try:
+                    server.send_to(reply, ra.address)
+                except Exception as err:
+                    log.info("SIP: could not send a 400 to %s: %s", source, err)
+        _parse_failure.clear()
 
 
 def forget_timers() -> None:
@@ -110,6 +194,18 @@ def response(req, code: int, reason: str, headers: tuple[tuple[str, str], ...] =
 def header_text(req, name: str) -> str | None:
     try:
         return str(req.getHFBody(name)) if req.countHFs(name) else None
+    except Exception:
+        return None
+
+
+def request_uri(req) -> str:
+    return str(req.getRURI())
+
+
+def canonical_uri(text: str) -> str | None:
+    """One spelling of a SIP URI (sippy's), so two spellings of the same URI compare equal."""
+    try:
+        return str(SipURL(text.strip().strip("<>")))
     except Exception:
         return None
 
