@@ -139,6 +139,7 @@ class SipStack:
             emergency=getattr(core, "is_emergency", lambda number: False),
             has_authenticated=getattr(core, "has_authenticated", lambda host: True))
         self.port = self.global_config["_sip_tm"].bound_port()
+        self.global_config["_sip_tm"].enlarge_receive_buffer()
         self.core.started()
 
     @property

@@ -9,9 +9,11 @@ unread and anything sippy cannot parse is counted and answered 400 or dropped, n
 from __future__ import annotations
 
 import logging
+import socket
 
 import sippy.Core.Exceptions as sippy_exceptions
 import sippy.SipMsg as sippy_msg
+import sippy.SipRequest as sippy_request
 import sippy.SipTransactionManager as sippy_tm
 from sippy.CCEvents import (CCEventConnect, CCEventDisconnect, CCEventFail, CCEventInfo, CCEventPreConnect,
                             CCEventRedirect, CCEventRing, CCEventTry, CCEventUpdate)
@@ -69,6 +71,8 @@ def _to_log(*args, **kwargs) -> None:
 # the names are rebound to the log in its modules' globals
 sippy_msg.print = _to_log
 sippy_tm.print = _to_log
+sippy_request.print = _to_log
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024  # a burst waits here rather than being dropped by the kernel
 
 # the headers a 400 needs from a request sippy could not parse (long and compact forms)
 _RESPONSE_HEADERS = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to": "To", "t": "To",
@@ -150,6 +154,17 @@ class TransactionManager(SipTransactionManager):
     def bound_port(self) -> int:
         server = next(iter(self.l4r.cache_l2s.values()))
         return int(server.uopts.laddress[1])
+
+    def enlarge_receive_buffer(self, size: int = RECEIVE_BUFFER_BYTES) -> int:
+        """Ask for a larger socket receive buffer (the kernel caps it at net.core.rmem_max);
+        returns what was granted."""
+        server = next(iter(self.l4r.cache_l2s.values()))
+        try:
+            server.skt.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+            return server.skt.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        except (OSError, AttributeError) as err:
+            log.info("SIP: could not enlarge the receive buffer: %s", err)
+            return 0
 
     def handleIncoming(self, data_in, ra, server, rtime):
         source = ra.address[0]
