@@ -69,10 +69,28 @@ def _to_log(*args, **kwargs) -> None:
 
 # sippy prints to stdout in a few places; under systemd that is the journal without a source, so
 # the names are rebound to the log in its modules' globals
-sippy_msg.print = _to_log
-sippy_tm.print = _to_log
-sippy_request.print = _to_log
+def _log_exception(msg, *args, **kwargs) -> None:
+    """sippy's dump_exception writes tracebacks to stdout: they go to the log instead."""
+    log.warning("sippy: %s", msg, exc_info=True)
+
+
+def _quieten_sippy() -> None:
+    """Rebind print and dump_exception in every sippy module loaded so far (they write to stdout,
+    which under systemd is the journal without a source or a level)."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("sippy") or module is None:
+            continue
+        module.print = _to_log
+        if getattr(module, "dump_exception", None) is not None and module is not sippy_tm:
+            module.dump_exception = _log_exception
+
+
+_quieten_sippy()
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024  # a burst waits here rather than being dropped by the kernel
+STRANGERS_TRANSACTIONS = 1024  # beyond this, requests from addresses never authenticated get a stateless 503
+MAX_SERVER_TRANSACTIONS = 4096  # beyond this, everybody's (a flood forging the trunk's address too)
 
 # the headers a 400 needs from a request sippy could not parse (long and compact forms)
 _RESPONSE_HEADERS = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to": "To", "t": "To",
@@ -82,6 +100,11 @@ _RESPONSE_HEADERS = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to"
 def bad_request(data: str, problem: str) -> str | None:
     """A 400 for a request sippy could not parse, from its raw text; None without the headers a
     response needs (then nothing is sent: the sender cannot be told anyway)."""
+    return raw_response(data, 400, "Bad Request", problem)
+
+
+def raw_response(data: str, code: int, reason: str, problem: str = "", headers: tuple[str, ...] = ()) -> str | None:
+    """A stateless response built from a request's raw text (no transaction kept for it)."""
     head = data.replace("\r\n", "\n").split("\n\n", 1)[0].split("\n")
     if not head or " " not in head[0] or head[0].startswith("SIP/"):
         return None
@@ -94,10 +117,11 @@ def bad_request(data: str, problem: str) -> str | None:
     if not all(found.get(k) for k in ("Via", "From", "To", "Call-ID", "CSeq")):
         return None
     to = found["To"][0] + ("" if ";tag=" in found["To"][0] else ";tag=centralino-400")
-    reason = "".join(ch for ch in problem if ch.isprintable())[:80] or "Bad Request"
-    lines = ["SIP/2.0 400 Bad Request"] + [f"Via: {v}" for v in found["Via"]] + [
+    warning = "".join(ch for ch in problem if ch.isprintable())[:80]
+    lines = [f"SIP/2.0 {code} {reason}"] + [f"Via: {v}" for v in found["Via"]] + [
         f"From: {found['From'][0]}", f"To: {to}", f"Call-ID: {found['Call-ID'][0]}", f"CSeq: {found['CSeq'][0]}",
-        f"Warning: 399 centralino \"{reason.replace(chr(34), chr(39))}\"", "Content-Length: 0", "", ""]
+        *headers, *([f"Warning: 399 centralino \"{warning.replace(chr(34), chr(39))}\""] if warning else []),
+        "Content-Length: 0", "", ""]
     return "\r\n".join(lines)
 
 
@@ -122,6 +146,7 @@ class TransactionManager(SipTransactionManager):
         self._emergency = emergency
         self._has_authenticated = has_authenticated
         self.bad_requests = 0
+        self.shed = 0
         _malformed_sink = on_malformed
         sippy_tm.dump_exception = _quiet_dump
         super().__init__(global_config, self._admit)
@@ -174,6 +199,17 @@ class TransactionManager(SipTransactionManager):
             text = data_in.decode() if isinstance(data_in, bytes) else data_in
         except UnicodeDecodeError:
             self._on_malformed(source, "not UTF-8 text")
+            return
+        held = len(self.tserver)
+        if held >= STRANGERS_TRANSACTIONS and not text.startswith("SIP/2.0 ") and \
+                (held >= MAX_SERVER_TRANSACTIONS or not self._has_authenticated(source)):
+            self.shed += 1  # each transaction is kept 32 s: a flood would hold memory that long
+            reply = raw_response(text, 503, "Service Unavailable", headers=("Retry-After: 10",))
+            if reply is not None:
+                try:
+                    server.send_to(reply, ra.address)
+                except Exception:
+                    pass
             return
         _parse_failure.clear()
         try:
