@@ -10,7 +10,7 @@ a ticket waiting now is never overdue.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 DEADLINES = ("same_day", "7_days", "40_days")
@@ -25,15 +25,16 @@ def check_deadline(value: str) -> str:
     return value
 
 
-def due_time(opened_at: datetime, deadline: str, zone: str = "Europe/Rome") -> datetime:
+def due_time(opened_at: datetime, deadline: str, zone: str | tzinfo = "Europe/Rome") -> datetime:
     """The due time (UTC) of a ticket of class ``deadline`` opened at ``opened_at``."""
     check_deadline(deadline)
+    zone = zone if isinstance(zone, tzinfo) else ZoneInfo(zone)
     if opened_at.tzinfo is None:
         opened_at = opened_at.replace(tzinfo=timezone.utc)
     if deadline == "same_day":
-        local = opened_at.astimezone(ZoneInfo(zone))
+        local = opened_at.astimezone(zone)
         following = local.date() + timedelta(days=1)
-        midnight = datetime(following.year, following.month, following.day, tzinfo=ZoneInfo(zone))
+        midnight = datetime(following.year, following.month, following.day, tzinfo=zone)
         return midnight.astimezone(timezone.utc)
     return (opened_at + timedelta(days=DEADLINE_DAYS[deadline])).astimezone(timezone.utc)
 

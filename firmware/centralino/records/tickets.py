@@ -165,7 +165,7 @@ class TicketStore(Store):
     # -- writing
     def open_ticket(self, call_id: str, caller: str, office: str, opened_at: datetime, menu_path: str = "",
                     reason: str = "requested", subject: str = "", deadline: str = DEFAULT_DEADLINE,
-                    zone: str = "Europe/Rome", by: str = "") -> Ticket:
+                    zone="Europe/Rome", by: str = "") -> Ticket:
         """A new open ticket due by its ``deadline`` class; its ``id`` is the number to tell the caller."""
         _choice("reason", reason, REASONS)
         check_deadline(deadline)
