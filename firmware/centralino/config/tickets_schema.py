@@ -16,8 +16,8 @@ The comune opts in to the SMS that tells a citizen their ticket was taken in cha
     tickets:
       sms:
         enabled: true
-        opened: "Comune di {comune}: richiesta n. {number} presa in carico"
-        closed: "Comune di {comune}: richiesta n. {number} chiusa"
+        opened: "{comune}: richiesta n. {number} presa in carico"   # comune.name, the ticket number
+        closed: "{comune}: richiesta n. {number} chiusa"
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ SUBJECT_CODE = r"[0-9]{1,3}"
 SMS_FIELDS = ("comune", "number", "office", "subject")
 SMS_MAX_CHARS = 160  # one SMS of the GSM alphabet, with the fields filled in
 SMS_FIELD_WIDTH = {"comune": 30, "number": 6, "office": 20, "subject": 20}  # what a filled field may take
-DEFAULT_OPENED = "Comune di {comune}: richiesta n. {number} presa in carico"
-DEFAULT_CLOSED = "Comune di {comune}: richiesta n. {number} chiusa"
+DEFAULT_OPENED = "{comune}: richiesta n. {number} presa in carico"
+DEFAULT_CLOSED = "{comune}: richiesta n. {number} chiusa"
 
 
 @dataclass(frozen=True)

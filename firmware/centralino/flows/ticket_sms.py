@@ -98,12 +98,13 @@ class TicketSms:
         self._note(ticket, f"sent to {number} (ref {reference}): {text}")
 
     async def _modem_free(self, wait_s: float = 120.0) -> None:
-        """Wait (on the loop's clock) until the modem carries no call: calls first, SMS after."""
+        """Wait (on the loop's clock) while the modem carries a call: calls first, SMS after. A modem
+        without network is tried all the same: its refusal is what the history notes."""
         clock = self.host.clock
         deadline = clock() + wait_s
-        while not self.modem.idle:
+        while self.modem.state != "idle":
             if not self.modem.in_service or clock() > deadline:
-                raise RuntimeError("the GSM modem is not free")
+                raise RuntimeError("the GSM modem is busy with a call")
             await asyncio.sleep(1.0)
 
     def _note(self, ticket, detail: str) -> None:
