@@ -225,9 +225,12 @@ class Features:
     night_mode: str = "*52"  # ... or the night service (offices closed) ...
     auto_mode: str = "*50"  # ... or follow hours and holidays again
     origin: Origin = _origin()
+    desk_voicemail: str = "*41"  # after a failed blind transfer: the caller to the office's segreteria
+    desk_callback: str = "*42"  # ... a callback ticket for the office (then a subject code and #)
+    desk_retry: str = "*43"  # ... the transfer once more
 
     CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
-             "auto_mode")  # the feature-code keys, which must differ from each other
+             "auto_mode", "desk_voicemail", "desk_callback", "desk_retry")  # must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -240,7 +243,8 @@ class Features:
         codes = {key: node.get_str(key, default, pattern=FEATURE_CODE, expected="* or # and 1-3 digits")
                  for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
-                                      ("auto_mode", "*50"))}
+                                      ("auto_mode", "*50"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
+                                      ("desk_retry", "*43"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
