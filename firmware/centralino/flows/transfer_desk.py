@@ -20,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import numpy as np
+
+from centralino.channels.sources import SamplesSource
 from centralino.config.flows_schema import Destination
 from centralino.records.writer import RecordsKept
 
@@ -31,6 +34,7 @@ log = logging.getLogger("centralino.flows")
 
 FEATURES = ("desk_voicemail", "desk_callback", "desk_retry")
 SUBJECT_WAIT_S = 4.0
+PEER_UNDER_WHISPER = 8  # the caller, 18 dB down while the operator hears who did not answer
 
 
 def load_config(settings, host):
@@ -48,6 +52,21 @@ def office_for(settings, number: str):
         if group is not None and number in (group.number, group.name, *group.members):
             return office
     return None
+
+
+class Whisper(SamplesSource):
+    """A prompt in the operator's ear over the caller's voice: the two keep talking meanwhile."""
+
+    def __init__(self, samples, channel):
+        super().__init__(samples, name="whisper")
+        self._channel = channel
+
+    def frame(self):
+        prompt = super().frame().astype(np.int32)
+        peer = self._channel.peer
+        if peer is not None:
+            prompt += peer.last_rx.astype(np.int32) // PEER_UNDER_WHISPER
+        return np.clip(prompt, -32768, 32767).astype(np.int16)
 
 
 class TransferDesk:
@@ -81,12 +100,10 @@ class TransferDesk:
         station = self.host.engine.stations.get(operator) if self.host.engine is not None else None
         if station is None:
             return
-        session = Session(station.channel, self.host.phrases, self.host.clock)
         who = office.prompt if office is not None else None
         pieces = ([who] if who else [[target]]) + ["non_risponde"]
-        task = asyncio.get_running_loop().create_task(session.say(*pieces, barge_in=False))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.warning(
-            "the operator's prompt failed: %s", t.exception()))
+        samples = Session(station.channel, self.host.phrases, self.host.clock).phrase(*pieces)
+        station.channel.play(Whisper(samples, station.channel))
 
     # ------------------------------------------------------------------ the feature codes
     async def run(self, ctx, session, feature: str) -> None:
