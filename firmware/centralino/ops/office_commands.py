@@ -95,7 +95,8 @@ def _tickets_filter(ctx: ControlContext, words: list[str]) -> tuple[str, str | N
          details=f"Up to two words, a state and an office. States: {TICKET_FILTERS}.\n"
                  "new is stored as open, in_charge as in_progress; waiting tickets (for another office or\n"
                  "administration) have their deadline suspended. overdue: past due, not closed, not waiting.\n"
-                 f"OFFICE: only that office's. At most the {LIST_MAX} soonest due.", max_args=2)
+                 f"OFFICE: only that office's. At most {LIST_MAX}: the soonest due (all, closed: the latest).",
+         max_args=2)
 async def tickets(ctx: ControlContext, args: list[str]):
     which, office = _tickets_filter(ctx, args)
     now = ctx.daemon.wall_clock()
@@ -106,8 +107,9 @@ async def tickets(ctx: ControlContext, args: list[str]):
         rows = [r for r in rows if is_overdue(r, now)]
     elif which != "all":
         rows = [r for r in rows if r.status == which]
+    shown = rows[-LIST_MAX:] if which in ("all", "closed") else rows[:LIST_MAX]  # the latest, or the soonest due
     answer = {"timezone": ctx.daemon.settings.comune.timezone, "which": which, "office": office or "",
-              "tickets": _ticket_rows(ctx, rows[:LIST_MAX], now)}
+              "tickets": _ticket_rows(ctx, shown, now)}
     answer["overdue"] = sum(t["overdue"] for t in answer["tickets"])
     return answer
 
