@@ -29,7 +29,6 @@ from centralino.records.deadlines import DEADLINES, DEFAULT_DEADLINE
 
 from .loader import ConfigNode, Origin
 
-SUBJECT_CODE = r"[0-9]{1,3}"
 SMS_FIELDS = ("comune", "number", "office", "subject")
 SMS_MAX_CHARS = 160  # one SMS of the GSM alphabet, with the fields filled in
 SMS_FIELD_WIDTH = {"comune": 30, "number": 6, "office": 20, "subject": 20}  # what a filled field may take

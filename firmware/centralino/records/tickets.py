@@ -38,7 +38,6 @@ STATUSES = ("open", "in_progress", "waiting", "closed")
 STATE_WORDS = {"new": "open", "in_charge": "in_progress", "in-charge": "in_progress", "taken": "in_progress"}
 OUTCOMES = ("resolved", "called_back", "not_reached", "withdrawn", "not_competent")
 DEFAULT_OUTCOME = "resolved"
-SUBJECT = r"[0-9]{1,3}"
 
 
 class Ticket(BaseModel):
