@@ -6,7 +6,8 @@ Citizens arrive at Poisson times with an hourly profile peaking at ``PEAK_PER_HO
 listen to the menu, press an office's key (weighted: the anagrafe and the sportello most), and
 wait. Each has a patience (exponential, mean ``PATIENCE_MEAN_S``): not answered by then, they hang
 up (abandoned). Answered, they talk for an exponential time (mean ``TALK_MEAN_S``). Staff answer
-after 2-5 s of ringing and take ``WRAP_UP_S`` before the next call. Outside an office's hours the
+after 2-5 s of ringing; each group gives its members ``WRAP_UP_S`` of wrap-up after a call
+(``groups[].wrap_up_s``). Outside an office's hours the
 caller would hear them, but here every office answers 08:00-18:00, so that the figures measure
 the five operators rather than the example's opening hours. A citizen
 who finds all four lines busy gets the exchange's busy tone (``blocked``): four lines are what the
@@ -15,7 +16,9 @@ HAT has.
 Figures come from the switchboard's own statistics (``centralino.records.stats``) over the call
 records the day left: offered, answered, answered within each office's target, abandoned,
 overflowed, voicemails, callbacks; plus the longest wait, how much faster than real time the day
-ran and the CPU per call. Usage: flows_working_day.py [--hours N] (default: the whole day).
+ran and the CPU per call, and the estimated wait's error: the first estimate each queued caller
+heard against the wait they then had, for the callers who were answered (median and p90 of the
+absolute error, and the median signed error: positive means announced too long). Usage: flows_working_day.py [--hours N] (default: the whole day).
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ def comune_config(folder: Path) -> Path:
     groups["tecnico"]["members"] = ["205"]
     groups["servizi_sociali"]["members"] = ["204", "205"]
     groups["polizia_locale"]["members"] = ["205"]
+    for group in data["groups"]:
+        group["wrap_up_s"] = WRAP_UP_S
     path = folder / "comune.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -144,7 +149,6 @@ class Day:
             await s.wait(0.5)
             await s.until(lambda: station.state != "talking", "the call ends", timeout_s=10 ** 6)
             phone.on_hook()
-            await s.wait(WRAP_UP_S)
 
 
 async def working_day(folder: Path, hours: float) -> dict:
@@ -152,6 +156,9 @@ async def working_day(folder: Path, hours: float) -> dict:
     rng = np.random.default_rng(SEED)
     times = arrivals(rng, hours)
     async with Scenario(config, folder / "data", seed=SEED, start_at=START) as s:
+        announced: dict[str, float] = {}  # call id prefix -> the first estimate its caller heard
+        s.daemon.bus.subscribe("engine.queue-position", lambda e: e.get("ewt_s") is not None and announced.setdefault(
+            e.get("call"), e.get("ewt_s")))
         d = Day(s, rng)
         d.t0 = s.clock()
         staff = [asyncio.create_task(d.staff(e)) for e in STAFF]
@@ -165,7 +172,23 @@ async def working_day(folder: Path, hours: float) -> dict:
         database = s.database
         settings = s.settings
     return {"arrivals": len(times), "placed": d.placed, "blocked": d.blocked, "virtual_s": virtual_s,
-            "database": database, "settings": settings, "errors": d.errors}
+            "database": database, "settings": settings, "errors": d.errors, "announced": announced}
+
+
+def ewt_error(database: Path, announced: dict[str, float]) -> dict:
+    """The first announced estimate against the actual wait, for callers who were then answered."""
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        waits = {call_id[:8]: queued for call_id, queued in db.execute(
+            "SELECT call_id, queued_s FROM calls WHERE answered_at IS NOT NULL AND queued_s > 0")}
+    errors = np.array([announced[k] - waits[k] for k in announced if k in waits])
+    if not len(errors):
+        return {"announced": len(announced), "compared": 0}
+    return {"announced": len(announced), "compared": len(errors),
+            "abs_error_median_s": round(float(np.median(np.abs(errors))), 1),
+            "abs_error_p90_s": round(float(np.percentile(np.abs(errors), 90)), 1),
+            "signed_error_median_s": round(float(np.median(errors)), 1)}
 
 
 def main() -> None:
@@ -180,6 +203,7 @@ def main() -> None:
         stats = office_stats(result["database"], day("2026-11-24", "Europe/Rome"), targets_from_settings(settings))
         total = stats.total
         longest = max((o.total.longest_wait_s for o in stats.offices), default=0.0)
+        ewt = ewt_error(result["database"], result["announced"])
         offices = {o.office: {"offered": o.total.offered, "answered": o.total.answered,
                               "in_target": o.total.answered_in_target, "abandoned": o.total.abandoned,
                               "overflowed": o.total.overflowed, "voicemails": o.total.voicemails,
@@ -193,7 +217,7 @@ def main() -> None:
            virtual_s=round(result["virtual_s"]), wall_s=round(wall, 1),
            faster_than_real_time=round(result["virtual_s"] / wall, 1),
            cpu_ms_per_call=round(1000 * cpu / max(1, result["placed"]), 1), offices=offices,
-           citizen_errors=result["errors"][:5], citizen_error_count=len(result["errors"]))
+           ewt=ewt, citizen_errors=result["errors"][:5], citizen_error_count=len(result["errors"]))
 
 
 if __name__ == "__main__":

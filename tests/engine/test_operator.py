@@ -97,6 +97,7 @@ def test_unanswered_blind_transfer_rings_the_operator_again(tmp_path):
         recalled_after = s.clock() - transferred_at
         target_stopped = await rings_no_more(s, target, 1.0)
         op.off_hook()
+        await s.wait(2.5)  # "l'Ufficio Tributi non risponde" in the operator's ear first (the desk)
         since = await listen(s)
         return recalled_after, target_stopped, hear_each_other(op, citizen, since), s.events("recall")
 

@@ -54,7 +54,7 @@ def test_calls_table_gets_the_new_columns_and_keeps_its_rows(tmp_path):
                                 cause="caller_hangup", office="anagrafe", queued_s=42.5, overflowed=True)
         assert (row.office, row.queued_s, row.overflowed, row.disposition) == ("anagrafe", 42.5, True, "abandoned")
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert db.execute("SELECT call_id, office, queued_s, overflowed FROM calls ORDER BY id").fetchall() == \
             [("old", "", 0.0, 0), ("new", "anagrafe", 42.5, 1)]
     fresh = tmp_path / "fresh.db"
@@ -112,4 +112,4 @@ def test_a_schema_2_outbox_gets_its_message_id_column(tmp_path):
         assert (old.subject, old.message, old.message_id) == ("old", "Subject: old", "")
     assert "message_id" in columns(path, "outbox")
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 3
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION

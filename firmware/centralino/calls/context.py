@@ -216,6 +216,32 @@ class StationContext(_Context):
         self._engine.desk.features.pop(self.station, None)
         self._engine.outside.place(self.station, number, facts=facts)
 
+    # -- the call the phone holds (the operator's failed-transfer desk)
+    @property
+    def held_caller(self) -> str | None:
+        """The number of the caller this phone holds, "" when withheld, None when it holds nobody."""
+        held = self.station.held
+        return None if held is None else held.caller
+
+    @property
+    def held_call_id(self) -> str | None:
+        held = self.station.held
+        return None if held is None else held.id
+
+    @property
+    def failed_transfer(self) -> str | None:
+        """The number the held caller's last blind transfer failed to reach, or None."""
+        held = self.station.held
+        return None if held is None else held.facts.get("failed_transfer") or None
+
+    def send_held_to(self, destination) -> bool:
+        """The held caller goes to ``destination``'s flow (a segreteria...); this phone leaves the call."""
+        return self._engine.transfers.send_held(self.station, destination)
+
+    def retry_transfer(self) -> bool:
+        """The held caller's failed blind transfer once more."""
+        return self._engine.transfers.retry(self.station)
+
     def done(self) -> None:
         """The feature has finished: the phone hears busy tone until it is hung up."""
         if self.active:

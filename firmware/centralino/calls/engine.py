@@ -65,7 +65,7 @@ class Engine:
                 self.stations[ext.number] = station
                 self._station_of[ext.port] = station
         self.line_routes = {line.port: LineRoute(line.incoming, line.number) for line in settings.lines}
-        self.groups = {g.name: ResponseGroup(g, self.stations) for g in settings.groups}
+        self.groups = {g.name: ResponseGroup(g, self.stations, clock) for g in settings.groups}
         group_numbers = {g.number: g.name for g in settings.groups if g.number}
         features = {getattr(settings.features, key): key for key in settings.features.CODES if key != "pickup"}
         sip = getattr(settings, "sip", None)
@@ -270,6 +270,8 @@ class Engine:
             if station.state == "feature":
                 return
             if station.channel.off_hook:
+                if station.state == "talking":
+                    self._call_over(station)  # the far end hung up first: the call is over now
                 self.tone(station, "busy")
             else:
                 self.idle(station)
@@ -288,12 +290,22 @@ class Engine:
     # ------------------------------------------------------------------ stations and audio
     def idle(self, station: Station) -> None:
         if station.state == "talking":
-            station.last_call_end_s = self.clock()
+            self._call_over(station)
         station.state, station.call, station.digits = "idle", None, ""
         self.desk.cancel_dialling(station)
         station.channel.peer = None
         station.channel.play(None)
         self.changed()
+
+    def _call_over(self, station: Station) -> None:
+        """A station's call ended: the longest-idle order counts from now, and so does each of its
+        groups' wrap-up, at whose end the calls waiting for a member are woken."""
+        station.last_call_end_s, station.ended_a_call = self.clock(), True
+        wrap_ups = sorted({g.wrap_up_s for g in self.groups.values() if station in g.members and g.wrap_up_s > 0})
+        if wrap_ups:
+            self.note("wrap-up", ext=station.number, seconds=wrap_ups[-1])
+        for seconds in wrap_ups:
+            self.after(seconds, self.changed, owner=station, what=f"wrap-up of {station.number}")
 
     def tone(self, station: Station, name: str) -> None:
         station.state = "tone"

@@ -189,4 +189,4 @@ class Ringer:
         if waiting is not None:
             engine.bridge(waiting, station.channel)
         engine.mark_answered(call, by=station.number)
-        engine.note("answered", ext=station.number, caller=call.caller or "(unknown)")
+        engine.note("answered", ext=station.number, caller=call.caller or "(unknown)", call_id=call.id)

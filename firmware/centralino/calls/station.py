@@ -23,7 +23,8 @@ class Station:
     digits: str = ""
     last_digit_at_s: float = 0.0
     logged_in: bool = True  # a group member logged out (away) is not rung by groups and queues
-    last_call_end_s: float = 0.0  # for the longest-idle strategy
+    last_call_end_s: float = 0.0  # for the longest-idle strategy and the groups' wrap-up
+    ended_a_call: bool = False  # last_call_end_s means something (a wrap-up may be running)
     dial_timer: object | None = None  # the dialling timeout running now
 
     @property

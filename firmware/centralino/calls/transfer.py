@@ -5,6 +5,11 @@ enquiry. Flash again: back to the held party (an enquiry in progress is dropped)
 held party and an enquiry call: attended transfer when the enquiry was answered, blind transfer
 while it still rings. A blind transfer nobody answers within ``transfer_recall_s`` rings the
 operator who made it again; hanging up with a held party and no enquiry rings the phone back.
+
+After such a recall the call remembers the number the transfer failed to reach
+(``facts["failed_transfer"]``): the operator's failed-transfer desk (flows/transfer_desk.py) may
+then hand the held caller to a flow (``send_held``: the office's segreteria, the callback
+confirmation) or try the same transfer again (``retry``).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class Transfers:
             engine.bridge(held_party, target.channel)
             engine.note("transfer", by=station.number, to=target.number, how="attended")
         else:  # blind: the held party hears ringback while the target rings
+            held.facts["transfer_target"] = enquiry.called
             held_party.play(tone("ringback"))
             held.state = "ringing"
             held.ringing = list(enquiry.ringing)
@@ -92,9 +98,58 @@ class Transfers:
             return  # answered meanwhile (``answered`` took the recall off), or over
         engine.ringer.stop(call)
         call.route.append(f"recall:{operator.number}")
-        engine.note("recall", to=operator.number, caller=call.caller or "(unknown)")
+        target = call.facts.get("transfer_target", "")
+        call.facts["failed_transfer"] = target
+        engine.note("recall", to=operator.number, caller=call.caller or "(unknown)", call_id=call.id, target=target)
         if operator.free:
             engine.ringer.offer(call, [operator])
+
+    def send_held(self, station, destination) -> bool:
+        """The caller ``station`` holds (from a line) goes to a flow (``destination``): the station
+        is out of the call. False when there is no such caller."""
+        engine, held = self.engine, station.held
+        if held is None or held not in engine.calls or not held.origin.is_line:
+            return False
+        station.held = None
+        held.vacate_leg(station.channel)
+        line = held.origin
+        line.play(None)
+        line.peer = None
+        engine.line_calls.stop_flow(held)  # the voce guida's, over since someone answered
+        held.flow = destination.kind
+        held.facts["destination"] = destination
+        held.route.append(f"desk:{destination}")
+        engine.note("desk", by=station.number, to=str(destination), caller=held.caller or "(unknown)")
+        engine.line_calls.start_flow(held)
+        return True
+
+    def retry(self, station) -> bool:
+        """The held caller's failed blind transfer once more: the target rings, the operator is out
+        of the call, and a recall follows if nobody answers again. False when it cannot ring."""
+        engine, held = self.engine, station.held
+        target = held.facts.get("failed_transfer") if held is not None else None
+        if held is None or held not in engine.calls or not target:
+            return False
+        if target in engine.stations:
+            free = [engine.stations[target]]
+        else:
+            group = next((g for g in engine.settings.groups if target in (g.number, g.name)), None)
+            free = engine.groups[group.name].free_members() if group is not None else []
+        free = [s for s in free if s.free and s is not station]
+        held_party = held.other(station.channel)
+        if not free or held_party is None:
+            return False
+        station.held = None
+        held.vacate_leg(station.channel)
+        held_party.peer = None
+        held_party.play(tone("ringback"))
+        held.route.append(f"retry:{target}")
+        engine.ringer.offer(held, free)
+        timer = engine.after(engine.settings.features.transfer_recall_s, lambda: self._recall(held),
+                             owner=held, what="transfer recall")
+        self._recalls[held] = (timer, station)
+        engine.note("transfer", by=station.number, to=target, how="retry")
+        return True
 
     def ring_back_held(self, station, held) -> None:
         """Hung up with a call on hold that was not transferred: ring the station again for it."""

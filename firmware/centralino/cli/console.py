@@ -173,16 +173,23 @@ def _local(text: str | None, zone: str) -> str:
 
 
 def _format_tickets(r: dict) -> list[str]:
+    if "tickets" not in r and isinstance(r, dict) and isinstance(r.get("history"), list) and "timezone" in r:
+        return [f"ticket {r.get('ticket', r.get('id', '?'))}"] + [
+            f"  {_local(e['at'], r['timezone'])}  {(e.get('by') or '-')[:10]:<10}  "
+            f"{e.get('action', e.get('what', '')):<9}  {e.get('detail', e.get('note', ''))}" for e in r["history"]]
     if "tickets" not in r:
         return _format_mapping(r)
     if not r["tickets"]:
-        return ["no callback tickets"]
+        return ["no tickets"]
     zone = r["timezone"]
-    out = [f"{'N':>4}  {'opened':<11}  {'office':<15}  {'number':<15}  {'status':<11}  {'reason':<9}  by"]
+    out = [f"{'N':>4}  {'opened':<11}  {'due':<11}  {'office':<10}  {'number':<11}  {'status':<11}  late  by"]
     for t in r["tickets"]:
-        out.append(f"{t['id']:>4}  {_local(t['opened_at'], zone):<11}  {t['office'][:15]:<15}  "
-                   f"{t['caller'][:15]:<15}  {t['status']:<11}  {t['reason'][:9]:<9}  "
+        due = "suspended" if t["status"] == "waiting" else _local(t.get("due_at"), zone)
+        out.append(f"{t['id']:>4}  {_local(t['opened_at'], zone):<11}  {due:<11}  {t['office'][:10]:<10}  "
+                   f"{t['caller'][:11]:<11}  {t['status']:<11}  {'YES' if t.get('overdue') else '-':<4}  "
                    f"{t.get('closed_by') or t.get('taken_by') or '-'}")
+    if r.get("overdue"):
+        out.append(f"{r['overdue']} overdue")
     return out
 
 

@@ -32,7 +32,9 @@ def register(sub) -> None:
     parser = sub.add_parser("stats", help="calls per office and per hour, for a day or a month",
                             description="Statistics per office and per hour of the day (local time): "
                                         "calls offered, answered, within the target, abandoned, "
-                                        "overflowed, voicemails and callbacks.")
+                                        "overflowed, voicemails and callbacks; then tickets per office "
+                                        "and month: opened, closed within deadline, overdue, mean time "
+                                        "to close.")
     parser.add_argument("--config", type=Path, required=True, help="the configuration (offices, records.database)")
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--day", metavar="YYYY-MM-DD", help="one day, local time")
@@ -97,6 +99,26 @@ def format_report(report, comune: str = "", width: int = TABLE_WIDTH) -> str:
     return "\n".join(_cut(line, width) for text in lines for line in text.split("\n"))
 
 
+TICKET_COLUMNS = "{month:<7} {office:<16} {opened:>6} {closed:>6} {in_time:>7} {overdue:>7} {mean:>8}"
+TICKET_LEGEND = ("in-time: closed by the due time (time spent waiting on others not counted);\n"
+                 "overdue: due in the month and not closed by then (waiting ones excepted).")
+
+
+def format_ticket_table(figures, width: int = TABLE_WIDTH) -> str:
+    """Tickets per office and month: opened, closed, closed within deadline, overdue, mean time to close."""
+    lines = ["Tickets per office and month",
+             TICKET_COLUMNS.format(month="month", office="office", opened="opened", closed="closed",
+                                   in_time="in-time", overdue="overdue", mean="ttc-avg")]
+    for f in figures:
+        lines.append(TICKET_COLUMNS.format(month=f.month, office=_cut(f.office, 16), opened=f.opened, closed=f.closed,
+                                           in_time=f.closed_in_time, overdue=f.overdue,
+                                           mean=duration(f.close_mean_s)))
+    if not figures:
+        lines.append("No tickets in this period.")
+    lines += [TICKET_LEGEND]
+    return "\n".join(_cut(line, width) for text in lines for line in text.split("\n"))
+
+
 # ------------------------------------------------------------------------------------------ chart
 def write_chart(report, path: Path, comune: str = "") -> None:
     """A PNG of calls offered per local hour, one stacked colour per office."""
@@ -149,6 +171,7 @@ def _load(args):
 def run(args) -> int:
     from centralino.records import stats
     from centralino.records.database import RecordsError
+    from centralino.records.ticket_stats import ticket_stats
 
     settings = _load(args)
     zone = settings.comune.timezone
@@ -163,6 +186,7 @@ def run(args) -> int:
             raise CliError(f"unknown office '{args.office}' (expected one of "
                            f"{', '.join(targets) or 'no office: the configuration has none'})")
         report = stats.office_stats(database, period, targets, office=args.office)
+        tickets = ticket_stats(database, period, office=args.office)
     except RecordsError as err:
         raise CliError(str(err)) from err
     if args.png is not None:  # first, so that a chart that cannot be written prints no table either
@@ -171,4 +195,6 @@ def run(args) -> int:
         except OSError as err:
             raise CliError(f"{args.png}: cannot write the chart ({err.strerror or err})") from err
     print(format_report(report, settings.comune.name))
+    print()
+    print(format_ticket_table(tickets))
     return 0

@@ -18,6 +18,7 @@ from centralino.flows.calendar import Calendar, Closure
 from centralino.flows.hours import WEEKDAYS, OfficeHours, Window, parse_window
 
 from .loader import ConfigNode, Origin, shown
+from .tickets_schema import OfficeTickets, office_tickets
 
 OFFICE_NAME = r"[a-z0-9_-]+"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -148,6 +149,7 @@ class Office:
     queue: QueueRules
     target_answer_s: float
     origin: Origin = _origin()
+    tickets: OfficeTickets = OfficeTickets()  # deadline class and subjects (config/tickets_schema.py)
 
     @classmethod
     def from_node(cls, node: ConfigNode, timezone: str) -> "Office":
@@ -161,7 +163,7 @@ class Office:
                    on_failure=node.get_choice("on_failure", FAILURE_ACTIONS, "callback"),
                    queue=QueueRules.from_node(node.get_section("queue", {})),
                    target_answer_s=node.get_float("target_answer_s", 20.0, minval=1.0, maxval=600.0),
-                   origin=node.origin())
+                   origin=node.origin(), tickets=office_tickets(node))
 
 
 @dataclass(frozen=True)

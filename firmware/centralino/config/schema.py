@@ -25,6 +25,7 @@ from .loader import ConfigError, ConfigNode, Origin, load_yaml, shown
 from .yaml_reader import MAX_VALUES
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
+from .tickets_schema import Tickets
 from .board_schema import GPIO_MAX, Board, Port, check_board_settings  # noqa: F401 (re-exported)
 
 NUMBER = r"[0-9]{2,6}"
@@ -101,6 +102,7 @@ class Group:
     strategy: str
     member_timeout_s: float = 15.0  # hunt, round robin, longest idle: how long each member rings
     origin: Origin = _origin()
+    wrap_up_s: float = 0.0  # after a call a member is not offered a new one for this long
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Group":
@@ -113,7 +115,7 @@ class Group:
                    number=node.get_str("number", None, pattern=NUMBER, expected="2 to 6 digits"),
                    members=members, strategy=node.get_choice("strategy", GROUP_STRATEGIES, "ring_all"),
                    member_timeout_s=node.get_float("member_timeout_s", 15.0, minval=3.0, maxval=120.0),
-                   origin=node.origin())
+                   origin=node.origin(), wrap_up_s=node.get_float("wrap_up_s", 0.0, minval=0.0, maxval=600.0))
 
 
 @dataclass(frozen=True)
@@ -223,9 +225,12 @@ class Features:
     night_mode: str = "*52"  # ... or the night service (offices closed) ...
     auto_mode: str = "*50"  # ... or follow hours and holidays again
     origin: Origin = _origin()
+    desk_voicemail: str = "*41"  # after a failed blind transfer: the caller to the office's segreteria
+    desk_callback: str = "*42"  # ... a callback ticket for the office (then a subject code and #)
+    desk_retry: str = "*43"  # ... the transfer once more
 
     CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
-             "auto_mode")  # the feature-code keys, which must differ from each other
+             "auto_mode", "desk_voicemail", "desk_callback", "desk_retry")  # must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -238,7 +243,8 @@ class Features:
         codes = {key: node.get_str(key, default, pattern=FEATURE_CODE, expected="* or # and 1-3 digits")
                  for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
-                                      ("auto_mode", "*50"))}
+                                      ("auto_mode", "*50"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
+                                      ("desk_retry", "*43"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
@@ -351,6 +357,7 @@ class Settings:
     sip: Sip | None = None
     mail: Mail | None = None
     origin: Origin = _origin()  # the top level: where the sections' keys are
+    tickets: Tickets = Tickets()  # the citizen's SMS (config/tickets_schema.py)
 
     def office(self, name: str) -> Office | None:
         return next((o for o in self.offices if o.name == name), None)
@@ -400,7 +407,8 @@ def load_settings(path, max_values: int = MAX_VALUES) -> Settings:
         menus=tuple(Menu.from_node(n) for n in root.get_list("menus", None)),
         rules=SwitchboardRules.from_node(root.get_section("switchboard", {})),
         mail=Mail.from_node(root.get_section("mail")) if root.has("mail") else None,
-        sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None, origin=root.origin())
+        sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None, origin=root.origin(),
+        tickets=Tickets.from_node(root.get_section("tickets", None)))
     calendar = calendar_from_node(root.get_section("calendar", None))  # checked now, copied per use
     settings = dataclasses.replace(settings, calendar_node=lambda: dataclasses.replace(
         calendar, closures=list(calendar.closures), _cache={}))

@@ -23,6 +23,26 @@ NUMBER_WAIT_S = 5.0
 NUMBER = re.compile(r"\+?[0-9]{6,15}")
 
 
+def announce_ticket(bus, kind: str, ticket) -> None:
+    """``ticket.opened`` / ``ticket.closed`` on the bus (the citizen's SMS listens: ticket_sms.py)."""
+    bus.publish(kind, ticket=ticket.id, caller=ticket.caller, office=ticket.office, subject=ticket.subject,
+                status=ticket.status)
+
+
+def announce_when_written(bus, future, kind: str) -> None:
+    """Announce the ticket a records job returns once it is on disk (later, if it was kept)."""
+    async def wait():
+        try:
+            ticket = await asyncio.wrap_future(future)
+        except RecordsKept as kept:
+            ticket = await asyncio.wrap_future(kept.written)
+        announce_ticket(bus, kind, ticket)
+
+    task = asyncio.get_running_loop().create_task(wait())
+    task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.warning(
+        "%s not announced: %s", kind, t.exception()))
+
+
 def load_config(settings, host):
     return CallbackDesk(host)
 
@@ -47,8 +67,10 @@ class CallbackDesk:
             return
         by, now = event.get("caller", ""), self.host.wall_clock()
         if event.get("answered_at") is not None:
-            records.submit(lambda st: st.tickets.close(ticket, by, now, note="richiamato"))
+            future = records.submit(lambda st: st.tickets.close(ticket, by, now, note="richiamato",
+                                                                outcome="called_back"))
             self.host.bus.publish("engine.callback-closed", ticket=ticket, by=by)
+            announce_when_written(self.host.bus, future, "ticket.closed")
         else:
             records.submit(lambda st: st.tickets.reopen(ticket, by, now))
             self.host.bus.publish("engine.callback-reopened", ticket=ticket)
@@ -76,8 +98,9 @@ async def offer_callback(flow, office, reason: str) -> bool:
         number = keyed
     opened = ctx.wall_clock()
     path = ">".join(flow.menu_path)
+    rules = getattr(office, "tickets", None)
     job = callback_with_mail(host.mailer, office.name, office.email, ctx.call_id, number, opened, path, reason,
-                             ctx.timezone)
+                             ctx.timezone, deadline=rules.deadline_for() if rules is not None else None)
     future = host.records.submit(job)
     future.add_done_callback(host.mail_sent_soon)
     ctx.record(outcome="callback")
@@ -85,8 +108,10 @@ async def offer_callback(flow, office, reason: str) -> bool:
         ticket = await asyncio.wrap_future(future)
         ctx.step(f"callback:{ticket.id}")
         ctx.note("callback", office=office.name, ticket=ticket.id, number=number)
-    except RecordsKept:  # the database cannot be written now: the ticket is kept and written later
+        announce_ticket(host.bus, "ticket.opened", ticket)
+    except RecordsKept as kept:  # the database cannot be written now: the ticket is kept and written later
         ctx.step("callback:kept")
         ctx.note("callback", office=office.name, ticket="kept", number=number)
+        announce_when_written(host.bus, kept.written, "ticket.opened")
     await session.say("richiamata_conferma", [number], "richiamata_registrata", barge_in=False)
     return True

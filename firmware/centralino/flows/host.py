@@ -30,7 +30,7 @@ from .session import Session
 
 log = logging.getLogger("centralino.flows")
 
-FLOW_MODULES = ("inbound", "failover", "callback", "station_features")
+FLOW_MODULES = ("inbound", "failover", "callback", "station_features", "ticket_sms", "wait_estimate", "transfer_desk")
 
 
 @dataclass(frozen=True)

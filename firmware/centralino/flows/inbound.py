@@ -21,6 +21,7 @@ from centralino.flows import italian
 from .callback import offer_callback
 from .segreteria import leave_voicemail
 from .voce_guida import run_menu
+from .wait_estimate import wait_time_words
 
 log = logging.getLogger("centralino.flows")
 
@@ -180,8 +181,14 @@ class InboundFlow:
     async def _announce_position(self, queue, first: bool) -> None:
         ahead = queue.ahead_of(self.session)
         self.positions_announced.append(ahead)
-        self.ctx.note("queue-position", call=self.ctx.call_id[:8], office=queue.office, ahead=ahead)
+        estimates = self.host.lookup("wait_estimate")
+        wait_s = estimates.estimate(queue.office, ahead) if estimates is not None else None
+        self.ctx.note("queue-position", call=self.ctx.call_id[:8], office=queue.office, ahead=ahead,
+                      ewt_s=None if wait_s is None else round(wait_s, 1))
         pieces = (["tutti_occupati"] if first else []) + [italian.waiting_words(ahead)]
+        wait = wait_time_words(wait_s)
+        if wait is not None:
+            pieces.append(wait)
         if first:
             pieces.append("restare_in_linea")
         await self.session.say(*pieces, barge_in=False)

@@ -29,6 +29,7 @@ REASON_TEXTS = {
     "busy": "l'ufficio era occupato",
     "closed": "l'ufficio era chiuso",
     "requested": "il cittadino ha chiesto di essere richiamato",
+    "transfer_failed": "l'operatore non ha potuto trasferire la chiamata",
 }
 UNKNOWN_CALLER = "numero non disponibile"
 WAV_MIMETYPE = "audio/wav"
@@ -69,14 +70,16 @@ def voicemail_mail(office_name: str, to, caller: str, received_at_local: datetim
 
 
 def callback_mail(office_name: str, to, ticket_number: int, caller: str, opened_at_local: datetime,
-                  menu_path: str, reason: str):
+                  menu_path: str, reason: str, subject_name: str = "", due_local: datetime | None = None):
     """A citizen asked to be called back by the office: the ticket to work on."""
     subject = f"Richiesta di richiamata n. {ticket_number} per {office_name}: {caller}"
     body = (f"Un cittadino chiede di essere richiamato dall'ufficio {office_name}.\n\n"
             f"Richiesta n.: {ticket_number}\n"
             f"Numero da richiamare: {caller}\n"
-            f"Ricevuta: {when_text(opened_at_local)}\n"
-            f"Motivo: {REASON_TEXTS.get(reason, reason)}\n"
+            + (f"Argomento: {subject_name}\n" if subject_name else "")
+            + f"Ricevuta: {when_text(opened_at_local)}\n"
+            + (f"Da evadere entro: {when_text(due_local)}\n" if due_local is not None else "")
+            + f"Motivo: {REASON_TEXTS.get(reason, reason)}\n"
             f"Scelte nel menu: {menu_path or 'nessuna'}\n\n"
             "Per richiamare, da un telefono dell'ufficio comporre il codice delle richiamate: il "
             "centralino chiama il primo cittadino in attesa. La richiesta si chiude dal telefono "
@@ -121,19 +124,28 @@ def voicemail_with_mail(mailer, office_name: str, to, call_id: str, caller: str,
 
 
 def callback_with_mail(mailer, office_name: str, to, call_id: str, number: str, opened_at: datetime,
-                       menu_path: str, reason: str, zone):
+                       menu_path: str, reason: str, zone, subject=None, deadline: str | None = None,
+                       by: str = ""):
     """A records job: the callback ticket and its mail to the office, in one transaction.
 
-    ``job(stores)`` returns the ``Ticket`` (its number is in the mail's subject).
+    ``subject`` is the office's ``Subject`` (config/tickets_schema.py) or None; ``deadline`` the
+    ticket's class (the office's when None is given by the caller's rules). ``job(stores)``
+    returns the ``Ticket`` (its number is in the mail's subject).
     """
     identity = _mail_identity(mailer, to, f"callback for {office_name}")
+    extra = {"subject": subject.code if subject is not None else ""}
+    if deadline is not None:
+        extra["deadline"] = deadline
 
     def job(stores):
-        ticket = stores.tickets.open_ticket(call_id, number, office_name, opened_at, menu_path, reason)
+        ticket = stores.tickets.open_ticket(call_id, number, office_name, opened_at, menu_path, reason,
+                                            zone=zone, by=by, **extra)
         if identity is not None:
             recipients, message_id = identity
+            due = datetime.fromisoformat(ticket.due_at).astimezone(zone) if ticket.due_at else None
             mail = mailer.compose(*callback_mail(office_name, recipients, ticket.id, number,
-                                                 opened_at.astimezone(zone), menu_path, reason),
+                                                 opened_at.astimezone(zone), menu_path, reason,
+                                                 subject.name if subject is not None else "", due),
                                   message_id=message_id)
             stores.outbox.add_mail(mail, opened_at)
         return ticket

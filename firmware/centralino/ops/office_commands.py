@@ -1,4 +1,4 @@
-"""Console commands for the offices' work: callback tickets and the segreteria's messages.
+"""Console commands for the offices' work: tickets (their states, deadlines, history) and the segreteria.
 
 Registered into ``commands.COMMANDS`` when that module is imported (its last line imports this
 one). They read and write through the daemon's records writer (``ctx.daemon.writer``), never on
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from centralino.records.database import RecordsError
 from centralino.records.writer import RecordsKept
-from centralino.records.tickets import TicketError, ticket_id
+from centralino.records.deadlines import is_overdue
+from centralino.records.tickets import (DEFAULT_OUTCOME, OUTCOMES, STATE_WORDS, STATUSES, TicketError, state_name,
+                                        ticket_id)
 from centralino.records.voicemail import message_id
 
 from .commands import COMMANDS, CommandError, ControlContext, command
@@ -66,28 +68,101 @@ async def _records(ctx: ControlContext, cmd: str, job, keep: bool = True):
         raise _store_error(cmd, err, ctx) from None
 
 
-@command("tickets", "tickets [open|all|OFFICE]", "callback tickets: still to do (default), all, or one office's",
-         details="open (the default): tickets not closed yet, in progress included.\n"
-                 f"all: every ticket (the newest {LIST_MAX}). OFFICE: that office's tickets not closed yet.",
-         max_args=1)
+TICKET_FILTERS = "open (the default: not closed), all, overdue, new, in_charge, waiting, closed"
+
+
+def _ticket_rows(ctx: ControlContext, rows: list, now) -> list[dict]:
+    """Tickets as answers: each with ``overdue`` (not closed, not waiting, past its due time)."""
+    return [{**r.as_dict(), "overdue": is_overdue(r, now)} for r in rows]
+
+
+def _tickets_filter(ctx: ControlContext, words: list[str]) -> tuple[str, str | None]:
+    """(which, office) from up to two words in any order: a state or filter, an office."""
+    which, office = "open", None
+    offices = _offices(ctx)
+    for word in words:
+        if word in offices:
+            office = word
+        elif word in ("open", "all", "overdue") or word in STATUSES or word in STATE_WORDS:
+            which = word if word in ("open", "all", "overdue") else state_name(word)
+        else:
+            raise CommandError(f"tickets: no office {word!r}; offices: {', '.join(offices) or 'none configured'}; "
+                               f"nor a state ({TICKET_FILTERS})")
+    return which, office
+
+
+@command("tickets", "tickets [open|all|OFFICE]", "tickets by state and office, soonest due first",
+         details=f"Up to two words, a state and an office. States: {TICKET_FILTERS}.\n"
+                 "new is stored as open, in_charge as in_progress; waiting tickets (for another office or\n"
+                 "administration) have their deadline suspended. overdue: past due, not closed, not waiting.\n"
+                 f"OFFICE: only that office's. At most {LIST_MAX}: the soonest due (all, closed: the latest).",
+         max_args=2)
 async def tickets(ctx: ControlContext, args: list[str]):
-    which = args[0] if args else "open"
-    rows = await _records(ctx, "tickets", lambda st: st.tickets.list(), keep=False)
-    if which == "all":
-        return _answer(ctx, "tickets", _newest(rows), which="all")
-    if which != "open":
-        office = _office(ctx, which, "tickets")
-        rows = [r for r in rows if r.office == office]
-    return _answer(ctx, "tickets", _newest([r for r in rows if r.status != "closed"]), which=which)
+    which, office = _tickets_filter(ctx, args)
+    now = ctx.daemon.wall_clock()
+    rows = await _records(ctx, "tickets", lambda st: st.tickets.list(office=office, by_due=True), keep=False)
+    if which == "open":
+        rows = [r for r in rows if r.status != "closed"]
+    elif which == "overdue":
+        rows = [r for r in rows if is_overdue(r, now)]
+    elif which != "all":
+        rows = [r for r in rows if r.status == which]
+    shown = rows[-LIST_MAX:] if which in ("all", "closed") else rows[:LIST_MAX]  # the latest, or the soonest due
+    answer = {"timezone": ctx.daemon.settings.comune.timezone, "which": which, "office": office or "",
+              "tickets": _ticket_rows(ctx, shown, now)}
+    answer["overdue"] = sum(t["overdue"] for t in answer["tickets"])
+    return answer
 
 
-@command("ticket close", "ticket close N [NOTE...]", "close callback ticket N, with an optional note",
-         max_args=1 + NOTE_WORDS_MAX, audited=True)
+def announce_closed(ctx: ControlContext, row) -> None:
+    """The ticket is closed on disk: the citizen's SMS (flows/ticket_sms.py) listens for this."""
+    bus = getattr(ctx.daemon, "bus", None)
+    if bus is not None:
+        bus.publish("ticket.closed", ticket=row.id, caller=row.caller, office=row.office, subject=row.subject,
+                    status=row.status)
+
+
+@command("ticket close", "ticket close N [NOTE...]", "close ticket N, with its outcome and a note",
+         details=f"The note may start with the outcome: one of {', '.join(OUTCOMES)} (default\n"
+                 f"{DEFAULT_OUTCOME}), e.g. ticket close 12 not_reached numero inesistente.",
+         max_args=2 + NOTE_WORDS_MAX, audited=True)
 async def ticket_close(ctx: ControlContext, args: list[str]):
     number = _number("ticket close", args, ticket_id)
-    now, note = ctx.daemon.wall_clock(), " ".join(args[1:])
-    row = await _records(ctx, "ticket close", lambda st: st.tickets.close(number, CONSOLE_USER, now, note))
+    words = args[1:]
+    outcome = words.pop(0) if words and words[0] in OUTCOMES else DEFAULT_OUTCOME
+    now, note = ctx.daemon.wall_clock(), " ".join(words)
+    row = await _records(ctx, "ticket close", lambda st: st.tickets.close(number, CONSOLE_USER, now, note, outcome))
+    announce_closed(ctx, row)
     return row.as_dict()
+
+
+@command("ticket wait", "ticket wait N FOR...", "ticket N waits for another office or administration",
+         details="The deadline is suspended until 'ticket resume N' (or the ticket is closed); FOR says\n"
+                 "whom it waits for, e.g. ticket wait 12 Agenzia delle Entrate.",
+         max_args=1 + NOTE_WORDS_MAX, audited=True)
+async def ticket_wait(ctx: ControlContext, args: list[str]):
+    number = _number("ticket wait", args, ticket_id)
+    if len(args) < 2:
+        raise CommandError(f"ticket wait: say whom ticket {number} waits for; usage: "
+                           f"{COMMANDS['ticket wait'].usage}")
+    now, whom = ctx.daemon.wall_clock(), " ".join(args[1:])
+    return (await _records(ctx, "ticket wait", lambda st: st.tickets.wait(number, CONSOLE_USER, now, whom))).as_dict()
+
+
+@command("ticket resume", "ticket resume N", "waiting ticket N goes on; its deadline runs again",
+         max_args=1, audited=True)
+async def ticket_resume(ctx: ControlContext, args: list[str]):
+    number = _number("ticket resume", args, ticket_id)
+    now = ctx.daemon.wall_clock()
+    return (await _records(ctx, "ticket resume", lambda st: st.tickets.resume(number, CONSOLE_USER, now))).as_dict()
+
+
+@command("ticket history", "ticket history N", "every change of ticket N: who, when, what", max_args=1)
+async def ticket_history(ctx: ControlContext, args: list[str]):
+    number = _number("ticket history", args, ticket_id)
+    events = await _records(ctx, "ticket history", lambda st: st.tickets.history(number), keep=False)
+    return {"timezone": ctx.daemon.settings.comune.timezone, "ticket": number,
+            "history": [e.as_dict() for e in events]}
 
 
 @command("voicemail", "voicemail [OFFICE]", "the segreteria's messages, of every office or of one",

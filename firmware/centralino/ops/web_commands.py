@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from centralino.records import cdr_search, stats
 from centralino.records.database import RecordsError
+from centralino.records.deadlines import is_overdue
 from centralino.records.tickets import ticket_id
 from centralino.records.voicemail import message_id
 
 from .commands import COMMANDS, CommandError, ControlContext, command
-from .office_commands import NOTE_WORDS_MAX, _number, _records
+from .office_commands import NOTE_WORDS_MAX, _number, _records, announce_closed
 
 ACCOUNT_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 CITIZEN_DIGITS = 4
@@ -222,21 +223,14 @@ async def voicemail_mark(ctx: ControlContext, args: list[str]):
 
 
 # ------------------------------------------------------------------------------ tickets
-def _history(row) -> list[dict]:
-    """What happened to a ticket, oldest first (the states of today's workflow)."""
-    steps = [{"at": row.opened_at, "what": "opened", "by": "", "note": row.reason}]
-    if row.taken_at:
-        steps.append({"at": row.taken_at, "what": "taken", "by": row.taken_by, "note": ""})
-    if row.closed_at:
-        steps.append({"at": row.closed_at, "what": "closed", "by": row.closed_by, "note": row.note})
-    return steps
-
-
 @command("ticket show", "ticket show N", "one callback ticket with its history", max_args=1)
 async def ticket_show(ctx: ControlContext, args: list[str]):
     number = _number("ticket show", args, ticket_id)
-    row = await _records(ctx, "ticket show", lambda st: st.tickets.get(number), keep=False)
-    return {"timezone": _zone(ctx), **row.as_dict(), "history": _history(row)}
+    row, events = await _records(ctx, "ticket show", lambda st: (st.tickets.get(number), st.tickets.history(number)),
+                                 keep=False)
+    history = [{"at": e.at, "what": e.action, "by": e.by, "note": e.detail} for e in events]
+    return {"timezone": _zone(ctx), **row.as_dict(), "overdue": is_overdue(row, ctx.daemon.wall_clock()),
+            "history": history}
 
 
 @command("ticket take", "ticket take N WHO", "account WHO takes open ticket N in charge",
@@ -252,7 +246,9 @@ async def ticket_take(ctx: ControlContext, args: list[str]):
 async def ticket_done(ctx: ControlContext, args: list[str]):
     number = _number("ticket done", args, ticket_id)
     by, now, note = _account("ticket done", args), ctx.daemon.wall_clock(), " ".join(args[2:])
-    return (await _records(ctx, "ticket done", lambda st: st.tickets.close(number, by, now, note))).as_dict()
+    row = await _records(ctx, "ticket done", lambda st: st.tickets.close(number, by, now, note))
+    announce_closed(ctx, row)
+    return row.as_dict()
 
 
 @command("ticket lookup", "ticket lookup N LAST4", "a citizen's view of ticket N (last 4 digits)",
@@ -273,7 +269,7 @@ async def ticket_lookup(ctx: ControlContext, args: list[str]):
     if not row.caller.endswith(digits):  # a masked number ends in x: it matches nothing
         return {"found": False}
     return {"found": True, "timezone": _zone(ctx), "id": row.id, "status": row.status, "office": row.office,
-            "opened_at": row.opened_at, "closed_at": row.closed_at, "due_at": None}
+            "opened_at": row.opened_at, "closed_at": row.closed_at, "due_at": row.due_at}
 
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import peewee
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # What each schema version added to tables that existed before it: (table, column, SQL type and
 # default). SQLite's ADD COLUMN with a constant default fills every old row without rewriting the
 # table, so the upgrade is one quick transaction. New tables need no entry (created when missing).
@@ -37,6 +37,13 @@ UPGRADES: dict[int, tuple[tuple[str, str, str], ...]] = {
         ("calls", "queued_s", "REAL NOT NULL DEFAULT 0.0"),
         ("calls", "overflowed", "INTEGER NOT NULL DEFAULT 0")),
     3: (("outbox", "message_id", "VARCHAR(255) NOT NULL DEFAULT ''"),),
+    4: (("tickets", "subject", "VARCHAR(255) NOT NULL DEFAULT ''"),  # tickets with a life cycle
+        ("tickets", "deadline", "VARCHAR(255) NOT NULL DEFAULT '7_days'"),
+        ("tickets", "due_at", "VARCHAR(255)"),  # filled from opened_at by TicketStore
+        ("tickets", "waiting_since", "VARCHAR(255)"),
+        ("tickets", "waiting_for", "VARCHAR(255) NOT NULL DEFAULT ''"),
+        ("tickets", "waited_s", "REAL NOT NULL DEFAULT 0.0"),
+        ("tickets", "outcome", "VARCHAR(255) NOT NULL DEFAULT ''")),
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000

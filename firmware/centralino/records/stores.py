@@ -18,12 +18,12 @@ from .cdr import CallRecord, CdrStore
 from .database import bound, open_database
 from .outbox import OutboxMail, OutboxStore
 from .store import TransactionHooks
-from .tickets import Ticket, TicketStore
+from .tickets import Ticket, TicketEvent, TicketStore
 from .voicemail import VoicemailMessage, VoicemailStore
 
 log = logging.getLogger("centralino.records")
 
-MODELS = (CallRecord, Ticket, VoicemailMessage, OutboxMail)
+MODELS = (CallRecord, Ticket, TicketEvent, VoicemailMessage, OutboxMail)
 VOICEMAIL_FOLDER = "voicemail"  # beside the database, as the daemon lays it out
 
 T = TypeVar("T")

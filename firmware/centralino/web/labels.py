@@ -16,13 +16,15 @@ DISPOSITIONS = {"answered": "risposta", "no_answer": "senza risposta", "busy": "
                 "in_progress": "in corso"}
 CALL_STATES = {"setup": "in preparazione", "ringing": "squilla", "answered": "in conversazione", "ended": "terminata"}
 DIRECTIONS = {"inbound": "in arrivo", "outbound": "in uscita", "internal": "interna"}
-# Today's ticket states; the workflow issue adds new, in charge, waiting: add them here and in
-# TICKET_BADGES, the pages need nothing else.
-TICKET_STATES = {"open": "aperta", "in_progress": "presa in carico", "closed": "chiusa"}
-TICKET_BADGES = {"open": "bg-danger", "in_progress": "bg-warning text-dark", "closed": "bg-success"}
+# The ticket states (records/tickets.py): open is "new", in_progress "in charge".
+TICKET_STATES = {"open": "aperta", "in_progress": "presa in carico", "waiting": "in attesa di altri uffici",
+                 "closed": "chiusa"}
+TICKET_BADGES = {"open": "bg-danger", "in_progress": "bg-warning text-dark", "waiting": "bg-secondary",
+                 "closed": "bg-success"}
 TICKET_REASONS = {"no_answer": "nessuna risposta", "busy": "ufficio occupato", "closed": "ufficio chiuso",
-                  "requested": "richiesta dal cittadino"}
-HISTORY = {"opened": "aperta", "taken": "presa in carico", "closed": "chiusa"}
+                  "requested": "richiesta dal cittadino", "transfer_failed": "trasferimento non riuscito"}
+HISTORY = {"opened": "aperta", "taken": "presa in carico", "closed": "chiusa", "waiting": "in attesa",
+           "resumed": "ripresa", "reopened": "riaperta", "sms": "SMS", "migrated": "importata"}
 STATION_STATES = {"free": "libero", "busy": "occupato", "away": "assente", "fault": "guasto", "idle": "libero",
                   "ringing": "squilla", "dialling": "compone", "calling": "chiama", "talking": "in conversazione",
                   "tone": "tono", "feature": "servizio"}
