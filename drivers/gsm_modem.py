@@ -50,6 +50,7 @@ BAUD_RATE = 115200
 COMMAND_TIMEOUT_S = 5.0
 DIAL_TIMEOUT_S = 10.0
 SMS_TIMEOUT_S = 30.0
+EMERGENCY_SMS_GRACE_S = 2.0  # an SMS already handed to the network gets this long before an emergency call
 PROMPT = b"> "
 CTRL_Z = "\x1a"
 ESC = "\x1b"
@@ -126,6 +127,9 @@ class GsmModem:
         self._audio: GsmAudioPort | None = None
         self._rx = bytearray()
         self._lock = asyncio.Lock()
+        self._urgent = 0  # emergency commands waiting: others wait behind them, not before
+        self._no_urgent = asyncio.Event()
+        self._no_urgent.set()
         self._pending: _Pending | None = None
         self._tasks: set[asyncio.Task] = set()
         self._watchdog: asyncio.Task | None = None
@@ -171,35 +175,55 @@ class GsmModem:
         self._close_ports()
         self.state = "closed"
 
-    async def command(self, cmd: str, timeout_s: float = COMMAND_TIMEOUT_S, *, payload: str | None = None) -> list[str]:
+    async def command(self, cmd: str, timeout_s: float = COMMAND_TIMEOUT_S, *, payload: str | None = None,
+                      urgent: bool = False) -> list[str]:
         """Send one command; return its intermediate lines; raise ModemError on error or timeout.
 
         With ``payload`` (AT+CMGS) the text is sent after the ``> `` prompt, ended with Ctrl-Z.
+        An ``urgent`` command (an emergency call's) goes before every command not yet sent.
         """
-        async with self._lock:
-            if self._serial is None:
-                raise ModemError(self.name, cmd, "the AT port is not open")
-            pending = _Pending(self._loop, cmd, payload is not None)
-            self._pending = pending
+        if urgent:
+            self._urgent += 1
+            self._no_urgent.clear()
             try:
-                self._write(cmd + "\r")
-                if pending.prompt is not None:
-                    try:
-                        await asyncio.wait_for(asyncio.shield(pending.prompt), timeout_s)
-                    except asyncio.TimeoutError:
-                        self._write(ESC)
-                        raise
-                    self._write(payload + CTRL_Z)
-                final = await asyncio.wait_for(asyncio.shield(pending.done), timeout_s)
-            except asyncio.TimeoutError:
-                self.timeouts += 1
-                raise ModemError(self.name, cmd, f"no final result within {timeout_s:g} s",
-                                 received=pending.lines) from None
+                async with self._lock:
+                    return await self._exchange(cmd, timeout_s, payload)
             finally:
-                self._pending = None
-            if final != L.FINAL_OK:
-                raise ModemError(self.name, cmd, f"modem answered {final!r}", received=pending.lines)
-            return pending.lines
+                self._urgent -= 1
+                if self._urgent == 0:
+                    self._no_urgent.set()
+        while True:
+            await self._no_urgent.wait()
+            async with self._lock:
+                if self._urgent:  # an emergency command arrived while this one waited for the lock
+                    continue
+                return await self._exchange(cmd, timeout_s, payload)
+
+    async def _exchange(self, cmd: str, timeout_s: float, payload: str | None) -> list[str]:
+        """One command and its answer, under the lock."""
+        if self._serial is None:
+            raise ModemError(self.name, cmd, "the AT port is not open")
+        pending = _Pending(self._loop, cmd, payload is not None)
+        self._pending = pending
+        try:
+            self._write(cmd + "\r")
+            if pending.prompt is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(pending.prompt), timeout_s)
+                except asyncio.TimeoutError:
+                    self._write(ESC)
+                    raise
+                self._write(payload + CTRL_Z)
+            final = await asyncio.wait_for(asyncio.shield(pending.done), timeout_s)
+        except asyncio.TimeoutError:
+            self.timeouts += 1
+            raise ModemError(self.name, cmd, f"no final result within {timeout_s:g} s",
+                             received=pending.lines) from None
+        finally:
+            self._pending = None
+        if final != L.FINAL_OK:
+            raise ModemError(self.name, cmd, f"modem answered {final!r}", received=pending.lines)
+        return pending.lines
 
     def status(self) -> dict:
         return {"name": self.name, "dialect": self.dialect, "state": self.state, "sim": self._sim,
@@ -220,6 +244,8 @@ class GsmModem:
             await self._wait_for(lambda: self._serial is not None and not self._recovering, DIAL_READY_WAIT_S)
         else:
             await self._wait_for(lambda: self.state == "ready", DIAL_READY_WAIT_S)
+        if emergency:
+            await self._stop_sms_for_emergency()
         if self._call is not None and emergency:
             await self._clear_for_emergency(f"a call is already {self._call}")
         if self._call is not None:
@@ -227,7 +253,7 @@ class GsmModem:
         self._call = "dialing"
         try:
             try:
-                await self.command(f"ATD{number};", DIAL_TIMEOUT_S)
+                await self.command(f"ATD{number};", DIAL_TIMEOUT_S, urgent=emergency)
             except ModemError as err:
                 if not emergency:
                     raise
@@ -235,7 +261,7 @@ class GsmModem:
                 # or garbled, or it was mid-boot): clear whatever it holds and try once more.
                 await self._clear_for_emergency(str(err))
                 self._call = "dialing"
-                await self.command(f"ATD{number};", DIAL_TIMEOUT_S)
+                await self.command(f"ATD{number};", DIAL_TIMEOUT_S, urgent=True)
         except ModemError:
             if self._call == "dialing":
                 self._call = None
@@ -246,10 +272,30 @@ class GsmModem:
         """Before an emergency call: hang up any call the modem holds (one we never heard ring)."""
         log.warning("%s: clearing the modem for an emergency call (%s)", self.name, why)
         try:
-            await self.command(self._cmds["hangup"])
+            await self.command(self._cmds["hangup"], urgent=True)
         except ModemError as err:
             log.warning("%s: hanging up before the emergency call failed: %s", self.name, err)
         self._call = None
+
+    async def _stop_sms_for_emergency(self) -> None:
+        """An SMS in flight must not hold an emergency call: one still at the ``> `` prompt is
+        cancelled with ESC at once; one already handed to the network gets a short grace, then
+        the driver stops waiting for its answer (the SMS is reported failed to its sender)."""
+        pending = self._pending
+        if pending is None or pending.prompt is None:
+            return
+        if not pending.prompt.done():
+            self._write(ESC)
+            pending.fail(ModemError(self.name, pending.command, "cancelled for an emergency call"))
+            log.warning("%s: an SMS was cancelled for an emergency call", self.name)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(pending.done), EMERGENCY_SMS_GRACE_S)
+        except BaseException:  # noqa: BLE001 (its own sender hears how it ended)
+            pass
+        if not pending.done.done():
+            pending.fail(ModemError(self.name, pending.command, "no longer awaited: an emergency call goes first"))
+            log.warning("%s: stopped waiting for an SMS's answer for an emergency call", self.name)
 
     async def answer(self) -> None:
         if self._call != "incoming":

@@ -184,6 +184,7 @@ class ModemSim:
         self._at_buf = bytearray()
         self._audio_in = bytearray()
         self._sms_target: str | None = None
+        self.sms_submit_delay_s = 0.0  # world face: how long the network takes to accept an SMS
         self._loop.add_reader(self._at.master_fd, self._on_at_readable)
         self._loop.add_reader(self._audio.master_fd, self._on_audio_readable)
 
@@ -659,6 +660,9 @@ class ModemSim:
             return
         self.network.sms_outbox.append(Sms(sender="modem", to=to, text=text.replace("\r", "\n")))
         mr, self._next_mr = self._next_mr, self._next_mr + 1
+        if self.sms_submit_delay_s > 0:  # a congested network: the +CMGS answer comes late
+            asyncio.get_running_loop().call_later(self.sms_submit_delay_s, self._respond, [f"+CMGS: {mr}"])
+            return
         self._respond([f"+CMGS: {mr}"])
 
     # ------------------------------------------------------------------ audio

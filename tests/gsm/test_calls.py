@@ -1,5 +1,7 @@
 """Calls, audio, DTMF and SMS: the real driver against the modem model through the ptys."""
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,30 @@ def test_one_way_audio_fault_is_silence_towards_the_switchboard():
     assert len(received) >= 10  # frames keep coming: the fault is in the audio, not the stream
     assert not np.any(np.concatenate(received[-10:]))
     assert hears(caller.heard(last_frames=10), SWITCHBOARD_HZ)
+
+
+def test_an_sms_in_flight_does_not_hold_an_emergency_call():
+    """An SMS the network is slow to accept (25 s) must not delay 112: the driver stops waiting
+    for it after a short grace and dials at once; the SMS is reported failed to its sender."""
+
+    async def body(rig):
+        loop = asyncio.get_running_loop()
+        rig.sim.sms_submit_delay_s = 25.0
+        operator_112 = rig.network.add_party("112")
+        sms = asyncio.ensure_future(rig.modem.send_sms("+393479999999", "Comune: richiesta n. 12 presa in carico"))
+        await rig.wait_until(lambda: rig.network.sms_outbox, what="the SMS handed to the network")
+        began = loop.time()
+        await rig.modem.dial("112", emergency=True)
+        dialled_after = loop.time() - began
+        try:
+            await sms
+            outcome = "sent"
+        except ModemError as err:
+            outcome = str(err)
+        await rig.wait_event(CallAnswered)
+        return dialled_after, outcome, operator_112.connected
+
+    dialled_after, outcome, connected = scenario(body)
+    assert dialled_after < 5.0  # on the virtual clock; the SMS alone would have held the modem 25 s
+    assert "emergency" in outcome
+    assert connected
