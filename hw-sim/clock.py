@@ -31,10 +31,14 @@ class _SkippingSelector(selectors.DefaultSelector):
     def select(self, timeout: float | None = None):
         ready = super().select(0)
         if ready or timeout is None or timeout <= 0:
-            if timeout is None and not ready and not self._loop.has_real_readers() \
-                    and threading.active_count() == 1:  # a worker thread may still wake the loop
-                raise RuntimeError("virtual clock: nothing scheduled and no I/O to wait for (deadlock)")
             if timeout is None and not ready:
+                if not self._loop.has_real_readers() and threading.active_count() == 1:
+                    # the last worker thread may have woken the loop just before it ended (the
+                    # executor's shutdown does): look once more now that no thread is left
+                    ready = super().select(0)
+                    if ready:
+                        return ready
+                    raise RuntimeError("virtual clock: nothing scheduled and no I/O to wait for (deadlock)")
                 return super().select(None)
             return ready
         self._loop.advance(timeout)
