@@ -18,7 +18,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .errors import CliError
+from .errors import CliError, load_config
 
 DEFAULT_CONFIG = Path("/etc/centralino/centralino.yaml")
 EXIT_FAILED = 1
@@ -55,13 +55,7 @@ def _common(parser) -> None:
 
 
 def _settings(args):
-    from centralino.config.loader import ConfigError
-    from centralino.config.schema import load_settings
-
-    try:
-        return load_settings(args.config)
-    except ConfigError as err:
-        raise CliError(str(err)) from err
+    return load_config(args.config)
 
 
 def _open(settings, args, loop):

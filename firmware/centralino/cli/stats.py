@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import CliError
+from .errors import CliError, load_config
 
 TABLE_WIDTH = 80
 OFFICE_WIDTH = 12
@@ -157,15 +157,7 @@ def write_chart(report, path: Path, comune: str = "") -> None:
 
 # ------------------------------------------------------------------------------------------ command
 def _load(args):
-    from centralino.config.loader import ConfigError
-    from centralino.config.schema import load_settings
-
-    try:
-        return load_settings(args.config)
-    except ConfigError as err:
-        raise CliError(str(err)) from err
-    except OSError as err:
-        raise CliError(f"{args.config}: cannot read the configuration ({err.strerror or err})") from err
+    return load_config(args.config)
 
 
 def run(args) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import CliError
+from .errors import CliError, load_config
 
 ACTIONS = ("list", "take", "wait", "resume", "close", "history")
 FILTERS = ("open", "all", "overdue", "new", "in_charge", "in_progress", "waiting", "closed")
@@ -40,21 +40,11 @@ def register(sub) -> None:
 
 
 def _settings(args):
-    if not args.config:
-        return None
-    from centralino.config.loader import ConfigError
-    from centralino.config.schema import load_settings
-
-    try:
-        return load_settings(args.config)
-    except ConfigError as err:
-        raise CliError(str(err)) from err
-    except OSError as err:
-        raise CliError(f"{args.config}: cannot read the configuration ({err.strerror or err})") from err
+    return load_config(args.config) if args.config else None
 
 
 def _list(store, args, settings, zone: str, now: datetime) -> str:
-    from centralino.records.deadlines import is_overdue
+    from centralino.records.deadlines import is_overdue, select_tickets
     from centralino.records.tickets import state_name
 
     from .console import format_result
@@ -68,13 +58,7 @@ def _list(store, args, settings, zone: str, now: datetime) -> str:
     if args.office is not None and settings is not None and settings.office(args.office) is None:
         raise CliError(f"--office: no office '{args.office}' (expected one of "
                        f"{', '.join(o.name for o in settings.offices) or 'none configured'})")
-    rows = store.list(office=args.office, by_due=True)
-    if which == "open":
-        rows = [r for r in rows if r.status != "closed"]
-    elif which == "overdue":
-        rows = [r for r in rows if is_overdue(r, now)]
-    elif which != "all":
-        rows = [r for r in rows if r.status == which]
+    rows = select_tickets(store.list(office=args.office, by_due=True), which, now)
     tickets = [{**r.as_dict(), "overdue": is_overdue(r, now)} for r in rows]
     return format_result(["tickets"], {"timezone": zone, "tickets": tickets,
                                        "overdue": sum(t["overdue"] for t in tickets)})

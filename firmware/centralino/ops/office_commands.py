@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from centralino.records.database import RecordsError
 from centralino.records.writer import RecordsKept
-from centralino.records.deadlines import is_overdue
+from centralino.records.deadlines import is_overdue, select_tickets
 from centralino.records.tickets import (DEFAULT_OUTCOME, OUTCOMES, STATE_WORDS, STATUSES, TicketError, state_name,
                                         ticket_id)
 from centralino.records.voicemail import message_id
@@ -100,13 +100,8 @@ def _tickets_filter(ctx: ControlContext, words: list[str]) -> tuple[str, str | N
 async def tickets(ctx: ControlContext, args: list[str]):
     which, office = _tickets_filter(ctx, args)
     now = ctx.daemon.wall_clock()
-    rows = await _records(ctx, "tickets", lambda st: st.tickets.list(office=office, by_due=True), keep=False)
-    if which == "open":
-        rows = [r for r in rows if r.status != "closed"]
-    elif which == "overdue":
-        rows = [r for r in rows if is_overdue(r, now)]
-    elif which != "all":
-        rows = [r for r in rows if r.status == which]
+    rows = select_tickets(await _records(ctx, "tickets", lambda st: st.tickets.list(office=office, by_due=True),
+                                         keep=False), which, now)
     shown = rows[-LIST_MAX:] if which in ("all", "closed") else rows[:LIST_MAX]  # the latest, or the soonest due
     answer = {"timezone": ctx.daemon.settings.comune.timezone, "which": which, "office": office or "",
               "tickets": _ticket_rows(ctx, shown, now)}

@@ -61,3 +61,14 @@ def closed_in_time(row) -> bool | None:
     if row.status != "closed" or not row.due_at or not row.closed_at:
         return None
     return _time(row.closed_at) <= _time(row.due_at)
+
+
+def select_tickets(rows: list, which: str, now: datetime) -> list:
+    """The tickets a listing asks for: ``open`` (not closed), ``overdue``, ``all`` or one state."""
+    if which == "open":
+        return [r for r in rows if r.status != "closed"]
+    if which == "overdue":
+        return [r for r in rows if is_overdue(r, now)]
+    if which == "all":
+        return list(rows)
+    return [r for r in rows if r.status == which]

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import socket
 
-import sippy.Core.Exceptions as sippy_exceptions
-import sippy.SipMsg as sippy_msg
-import sippy.SipRequest as sippy_request
+import sippy.SipMsg  # noqa: F401 (loaded here so that _quieten_sippy reaches its print)
+import sippy.SipRequest  # noqa: F401 (likewise)
 import sippy.SipTransactionManager as sippy_tm
 from sippy.CCEvents import (CCEventConnect, CCEventDisconnect, CCEventFail, CCEventInfo, CCEventPreConnect,
                             CCEventRedirect, CCEventRing, CCEventTry, CCEventUpdate)
