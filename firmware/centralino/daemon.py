@@ -114,6 +114,30 @@ class Daemon:
         log.info("ready: %d of %d ports in service, %.3f s after start", in_service,
                  len(self.channels), self.ready_after_s)
 
+    async def reconfigure(self, settings) -> dict:
+        """Take on a checked configuration without dropping a call (``config reload``).
+
+        New calls follow it at once; calls in progress finish under the rules they started with.
+        When it changes what is built once at start (the board, SIP, the modem, the records file,
+        mail; see config/diff.py) nothing is taken on now and all of it waits for a restart."""
+        from centralino.config.diff import changes, needs_restart
+
+        changed = changes(self.settings, settings)
+        waiting = needs_restart(self.settings, settings, set(self.channels))
+        if waiting or not changed:
+            return {"applied": not waiting, "changed": changed, "waiting_for_restart": waiting}
+        old = self.flows
+        flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
+        flows.queues = old.queues  # callers waiting for an office keep their places
+        flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
+        await old.stop()  # its monitors (failover); the flows of calls in progress go on
+        self.engine.reconfigure(settings, flows)
+        flows.attach(self.engine)
+        self.flows, self.settings = flows, settings
+        log.warning("configuration reloaded: %s", "; ".join(changed))
+        self.bus.publish("config.reloaded", changed=changed)
+        return {"applied": True, "changed": changed, "waiting_for_restart": []}
+
     def _recovered(self, future) -> None:
         if not future.cancelled() and future.exception() is None:
             self.recovered_calls = future.result()

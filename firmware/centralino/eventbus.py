@@ -41,6 +41,7 @@ KINDS = {
     "records.restored": "written (records written from memory)",
     "records.moved_aside": "reason, moved_to (a damaged database renamed, never overwritten)",
     "failover.changed": "active, reason",
+    "config.reloaded": "changed (one line per change: a new configuration taken on without a restart)",
     "service.mode": "mode, by",
     "engine.*": "the engine's live log: dialled, ringing, answered, ended, hold, transfer...",
 }

@@ -189,10 +189,10 @@ def test_broken_reload_is_refused_and_the_running_config_stays(tmp_path, caplog)
     assert bad_reload["error"].startswith(f"configuration refused: {config}:")
     assert "pcm_slots" in bad_reload["error"]
     assert after["ok"] and after["result"]["ready"] and not after["result"]["config_pending_restart"]
-    assert good_reload["ok"] and good_reload["result"]["applied"] is False
-    assert "next restart" in good_reload["result"]["message"]
-    assert status["result"]["config_pending_restart"] is True
-    assert same  # hot reload is not built: the running settings object is untouched
+    assert good_reload["ok"] and good_reload["result"]["applied"] is True  # the same file again
+    assert good_reload["result"]["message"] == "no change" and good_reload["result"]["changed"] == []
+    assert status["result"]["config_pending_restart"] is False
+    assert same  # nothing changed: the running settings object is untouched
     # who ran it: both reloads (refused and accepted) are logged with this process's uid and pid
     audit = [r.getMessage() for r in caplog.records if "ran by" in r.getMessage()]
     assert len(audit) == 2
@@ -213,7 +213,7 @@ def test_log_tail_and_help(tmp_path):
     names = [c["name"] for c in help_all["result"]["commands"]]
     assert {"status", "lines", "calls", "cdr", "config check", "config reload", "line test", "log tail",
             "help"} <= set(names)
-    assert "applies at the next" in help_reload["result"]["help"].replace("\n", " ")
+    assert "without dropping a call" in help_reload["result"]["help"].replace("\n", " ")
     assert bad["ok"] is False and bad["error"] == "log tail: N must be 1..50, got 51; usage: log tail [N]"
 
 

@@ -41,9 +41,12 @@ class EmergencyRouter:
     def __init__(self, engine, outside):
         self.engine = engine
         self.outside = outside
-        order = tuple(getattr(engine.settings.dialplan, "emergency_paths", None) or DEFAULT_ORDER)
-        self.order = order + tuple(k for k in DEFAULT_ORDER if k not in order)  # every kind, always
+        self.reconfigure(engine.settings)
         self.attempts: dict = {}  # call -> its EmergencyAttempt
+
+    def reconfigure(self, settings) -> None:
+        order = tuple(getattr(settings.dialplan, "emergency_paths", None) or DEFAULT_ORDER)
+        self.order = order + tuple(k for k in DEFAULT_ORDER if k not in order)  # every kind, always
 
     # ------------------------------------------------------------------ which paths
     def paths(self) -> list:

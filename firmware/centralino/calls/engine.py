@@ -49,30 +49,16 @@ log = logging.getLogger("centralino.calls")
 
 class Engine:
     def __init__(self, settings, channels: dict[str, Channel], bus, clock, wall_clock=None, flows=None):
-        self.settings = settings
         self.channels = channels
         self.bus = bus
         self.clock = clock
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
-        self.timezone = ZoneInfo(settings.comune.timezone)
         self.flows = flows or NoFlows()
         self.calls: list[Call] = []
         self.stations: dict[str, Station] = {}
         self._station_of: dict[str, Station] = {}
-        for ext in settings.extensions:
-            if ext.port in channels:
-                station = Station(ext.number, ext.name, channels[ext.port], operator=ext.operator)
-                self.stations[ext.number] = station
-                self._station_of[ext.port] = station
-        self.line_routes = {line.port: LineRoute(line.incoming, line.number) for line in settings.lines}
-        self.groups = {g.name: ResponseGroup(g, self.stations, clock) for g in settings.groups}
-        group_numbers = {g.number: g.name for g in settings.groups if g.number}
-        features = {getattr(settings.features, key): key for key in settings.features.CODES if key != "pickup"}
-        sip = getattr(settings, "sip", None)
-        trunk = sip.trunk if sip is not None else None
-        self.dialplan = Dialplan(self.stations, group_numbers, settings.dialplan.outside_prefix,
-                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features,
-                                 trunk_prefix=trunk.outbound_prefix if trunk is not None else None)
+        self.line_routes: dict[str, LineRoute] = {}
+        self._configure(settings)
         self.timers = Timers(clock)
         self._changed = asyncio.Event()
         self.ringer = Ringer(self)
@@ -82,6 +68,61 @@ class Engine:
         self.line_calls = LineCalls(self)
         for channel in channels.values():
             channel.listener = self.on_event
+
+    def _configure(self, settings) -> None:
+        """Stations, line routes, groups and the dial plan from ``settings`` (at start and on reload).
+
+        A station keeps its object (and so its call, its hold, its login) when its port keeps an
+        extension; an extension removed while in a call keeps its port's station until the call
+        ends, but can no longer be dialled."""
+        self.settings = settings
+        self.timezone = ZoneInfo(settings.comune.timezone)
+        by_port = dict(self._station_of)
+        stations, station_of = {}, {}
+        for ext in settings.extensions:
+            if ext.port not in self.channels:
+                continue
+            station = by_port.get(ext.port)
+            if station is None:
+                station = Station(ext.number, ext.name, self.channels[ext.port], operator=ext.operator)
+            else:
+                station.number, station.name, station.operator = ext.number, ext.name, ext.operator
+            stations[ext.number] = station
+            station_of[ext.port] = station
+        for port, station in by_port.items():  # removed, but still in a call: kept until it ends
+            if port not in station_of and (station.call is not None or station.held is not None):
+                station_of[port] = station
+        self.stations, self._station_of = stations, station_of
+        configured = {line.port: LineRoute(line.incoming, line.number) for line in settings.lines}
+        kept = {port: route for port, route in self.line_routes.items()
+                if port not in configured and port in self.channels and not self._configured_line(port)}
+        self.line_routes = {**configured, **kept}  # SIP trunk lines keep the routes SIP gave them
+        self._line_ports = set(configured)
+        old_groups = getattr(self, "groups", {})
+        groups = {g.name: ResponseGroup(g, self.stations, self.clock) for g in settings.groups}
+        for name, group in groups.items():
+            if name in old_groups:
+                group._last_rung = old_groups[name]._last_rung  # the round robin goes on where it was
+        # a removed group stays known to the calls ringing it (it can no longer be dialled)
+        self.groups = {**{n: g for n, g in old_groups.items() if n not in groups}, **groups}
+        group_numbers = {g.number: g.name for g in settings.groups if g.number}
+        features = {getattr(settings.features, key): key for key in settings.features.CODES if key != "pickup"}
+        sip = getattr(settings, "sip", None)
+        trunk = sip.trunk if sip is not None else None
+        self.dialplan = Dialplan(self.stations, group_numbers, settings.dialplan.outside_prefix,
+                                 tuple(settings.dialplan.emergency_numbers), settings.features.pickup, features,
+                                 trunk_prefix=trunk.outbound_prefix if trunk is not None else None)
+
+    def _configured_line(self, port: str) -> bool:
+        return port in getattr(self, "_line_ports", ())
+
+    def reconfigure(self, settings, flows) -> None:
+        """Take on a new configuration for the calls to come: the calls in progress go on with
+        their stations, and their flows with the flow host they started under."""
+        self._configure(settings)
+        self.flows = flows
+        self.outside.emergency.reconfigure(settings)
+        self.changed()
 
     # ------------------------------------------------------------------ channels
     def add_channel(self, channel: Channel, route: LineRoute | None = None) -> None:

@@ -9,6 +9,8 @@ that change state (or drive a line) are ``audited``: the server logs who ran the
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,17 +188,32 @@ async def config_check(ctx: ControlContext, args: list[str]):
     return {"file": str(ctx.config_path), "ok": True, "summary": verdict.summary_text()}
 
 
-@command("config reload", "config reload", "validate the configuration file and take it on at restart",
+@command("config reload", "config reload", "validate the configuration file and take it on now",
          details="A file with a problem is refused and the running configuration stays.\n"
-                 "Hot reload is not built yet: a valid file is accepted but applies at the next\n"
-                 "restart (systemctl restart centralino); until then the running one serves calls.",
+                 "A good one applies to new calls at once, without dropping a call: calls in progress\n"
+                 "finish under the rules they started with. The answer lists what changed. A change to\n"
+                 "what is built at start (board, ports, SIP, modem, records file, mail) waits, with\n"
+                 "everything else in the file, for the next restart (systemctl restart centralino).",
          audited=True)
 async def config_reload(ctx: ControlContext, args: list[str]):
     verdict = await _check(ctx)
-    ctx.pending_config = verdict
-    return {"file": str(ctx.config_path), "ok": True, "applied": False, "summary": verdict.summary_text(),
-            "message": "validated; applies at the next restart (hot reload is not built yet); "
-                       "the running configuration is unchanged"}
+    from centralino.config.loader import ConfigError
+    from centralino.config.schema import load_settings
+
+    try:  # the worker found it sound within its limits: read it here, off the loop
+        settings = await asyncio.to_thread(load_settings, ctx.config_path)
+    except (ConfigError, OSError) as err:  # the file changed again since the check
+        raise CommandError(f"config reload: {err}") from None
+    outcome = await ctx.daemon.reconfigure(settings)
+    ctx.pending_config = None if outcome["applied"] else verdict
+    if outcome["applied"]:
+        message = ("applied: " + "; ".join(outcome["changed"])) if outcome["changed"] else "no change"
+    else:
+        message = ("validated; waits for the next restart because of: " + "; ".join(outcome["waiting_for_restart"])
+                   + " (the running configuration is unchanged)")
+    return {"file": str(ctx.config_path), "ok": True, "applied": outcome["applied"],
+            "summary": verdict.summary_text(), "changed": outcome["changed"],
+            "waiting_for_restart": outcome["waiting_for_restart"], "message": message}
 
 
 @command("line test", "line test PORT", "measure a port's voltages and loop current",

@@ -7,8 +7,9 @@ private temporary folder under the uploaded file's name, so the error names the 
 (``caricato.yaml:42: extensions[3].port: ...``) and nothing is written anywhere. Applying writes
 the file the daemon was started with (a link is followed to the real file): the new text goes to a
 temporary file in the same folder, is fsynced and renamed into place, and the text it replaces is
-kept beside it as ``NAME.previous``; a failure at any step leaves the old file as it was. Hot reload
-is not built yet, so an applied file is taken on at the next restart, like ``config reload``.
+kept beside it as ``NAME.previous``; a failure at any step leaves the old file as it was. The
+written file is taken on at the next restart, or at once with ``config reload`` on the console
+(a technician's decision, since it changes what calls do now).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def config_diff(ctx: ControlContext, args: list[str]):
 @command("config apply", "config apply WHO TEXT",
          "check a configuration and write it (taken on at restart)",
          details="A text with a problem is refused and nothing is written. The replaced file is kept\n"
-                 f"as NAME{PREVIOUS_SUFFIX}. Hot reload is not built yet: the new file applies at the next restart.",
+                 f"as NAME{PREVIOUS_SUFFIX}. The new file applies at the next restart, or now with `config reload`.",
          max_args=2, audited=True)
 async def config_apply(ctx: ControlContext, args: list[str]):
     if len(args) != 2:
@@ -119,7 +120,7 @@ async def config_apply(ctx: ControlContext, args: list[str]):
     ctx.pending_config = checked
     return {"file": str(path), "by": by, "applied": False, "pending_restart": True, "summary": checked["summary"],
             "previous": str(path) + PREVIOUS_SUFFIX,
-            "message": "written; applies at the next restart (hot reload is not built yet)"}
+            "message": "written; applies at the next restart, or now with config reload on the console"}
 
 
 def _replace(path: Path, text: str) -> None:
