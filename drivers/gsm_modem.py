@@ -182,7 +182,7 @@ class GsmModem:
         With ``payload`` (AT+CMGS) the text is sent after the ``> `` prompt, ended with Ctrl-Z.
         An ``urgent`` command (an emergency call's) goes before every command not yet sent.
         """
-        if urgent:
+        if urgent or self._recovering:  # bringing a lost modem back serves the emergency call too
             self._urgent += 1
             self._no_urgent.clear()
             try:
