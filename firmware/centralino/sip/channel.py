@@ -332,7 +332,8 @@ class SipLineChannel(SipChannel):
 
         self.state = "outgoing"
         self.leg = wire.Leg(self.stack, self.on_leg)
-        self._arm_setup_timer()
+        if not emergency:  # an emergency call rings as long as it takes; its router decides
+            self._arm_setup_timer()
         self._spawn(self._dial(self.leg, number))
 
     async def _dial(self, leg, number: str) -> None:
@@ -442,6 +443,7 @@ class SipPhoneChannel(SipChannel):
         if not await self._take_offer(leg, offer["sdp"]):
             return
         self.stack.in_sip(leg.ring, self._answer_sdp)  # 183: it hears the tones while its call is placed
+        self._cancel_setup_timer()  # from here the engine decides (a call to 112 may search for minutes)
         now = self.clock()
         self.emit(ev.OffHook(now))
         for digit in offer["called"]:
