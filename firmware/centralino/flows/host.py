@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .phrases import PhraseLibrary
 from .session import Session
+from .speech import Speech
 
 log = logging.getLogger("centralino.flows")
 
@@ -48,7 +49,9 @@ class FlowHost:
         self.wall_clock = wall_clock
         self.records = records  # the RecordWriter, or None (an engine test without records)
         self.mailer = mailer
-        self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
+        # the voice: the shipped words, the comune's recordings and every sentence rendered now
+        self.phrases = Speech(PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None))
+        self.phrases.prepare(settings)
         self.calendar = settings.calendar()
         self.queues: dict = {}
         self.kinds: dict[str, FlowKind] = {}
