@@ -90,10 +90,10 @@ def test_outside_the_hours_the_caller_hears_hours_and_email_then_leaves_a_messag
     heard, row, messages, audio, voice_hz = play(tmp_path, story, start_at=evening)
     closed = sentences.closed_sentences(EXAMPLE, EXAMPLE.office("anagrafe"))
     assert [c.text for c in closed] == [
-        "L'Ufficio Anagrafe è chiuso in questo momento.",
-        "L'ufficio risponde al telefono il lunedì, il mercoledì e il venerdì dalle 9 alle 12 e 30 e il martedì "
+        "In questo momento non è possibile parlare con l'Ufficio Anagrafe.",
+        "È possibile chiamare il lunedì, il mercoledì e il venerdì dalle 9 alle 12 e 30 e il martedì "
         "e il giovedì dalle 9 alle 12 e 30 e dalle 15 alle 17 e 30.",
-        "Può scrivere a anagrafe chiocciola comune punto borgofiorito punto it."]
+        "Può scrivere all'indirizzo anagrafe chiocciola comune punto borgofiorito punto it."]
     assert EARS.sequence(heard, [*closed, "segreteria"])
     assert len(messages) == 1 and messages[0].caller == "3331234567"
     assert len(audio) > 5 * SAMPLE_RATE_HZ and hears(audio, voice_hz)  # the caller's own voice was kept

@@ -73,12 +73,6 @@ def name_part(settings, item, option_key: str | None = None, menu=None) -> Part:
     return Part(item.spoken or item.title, recording)
 
 
-def subject_part(settings, office) -> Part:
-    """The office's name at the start of a sentence ("L'Ufficio Tributi è chiuso")."""
-    part = name_part(settings, office)
-    return Part(capital(part.text), part.recording)
-
-
 # ---------------------------------------------------------------------------------- the voce guida
 def greeting(settings) -> Sentence:
     """The greeting names the comune: "Grazie per aver chiamato il Comune di Empoli." """
@@ -133,19 +127,21 @@ def hours_text(hours) -> str:
 
 
 def closed_sentences(settings, office, holiday: bool = False) -> list[Sentence]:
-    """Outside the hours: closed (or a holiday), when it answers, where to write."""
+    """Outside the hours: closed (or a holiday), when to call, where to write. The forms need no
+    agreement with the name ("parlare con i Servizi sociali", "è possibile chiamare")."""
     where = f"closed:{office.name}"
-    subject = subject_part(settings, office)
+    named = name_part(settings, office)
     if holiday:
-        out = [sentence("Oggi gli uffici comunali sono chiusi per festività.", where=where)]
-    elif subject.recording:
-        out = [sentence(subject, "è chiuso in questo momento.", where=where)]
+        out = [sentence("Oggi gli uffici comunali sono chiusi per festività.", where="closed:holiday")]
+    elif named.recording:
+        out = [sentence("In questo momento non è possibile parlare con", named, where=where)]
     else:
-        out = [sentence(f"{subject.text} è chiuso in questo momento.", where=where)]
+        out = [sentence(f"In questo momento non è possibile parlare con {named.text}.", where=where)]
     if office.hours.windows:
-        out.append(sentence(f"L'ufficio risponde al telefono {hours_text(office.hours)}.", where=where))
+        out.append(sentence(f"È possibile chiamare {hours_text(office.hours)}.", where=where))
     if office.email:
-        out.append(sentence(f"Può scrivere a {italian.say(italian.email_words(office.email))}.", where=where))
+        out.append(sentence(f"Può scrivere all'indirizzo {italian.say(italian.email_words(office.email))}.",
+                            where=where))
     return out
 
 
@@ -238,4 +234,7 @@ def book(settings) -> list[Sentence]:
 
 
 def _always(office) -> bool:
-    return getattr(office.hours, "mode", None) == "always"
+    """Open day and night every day: there is no closed message to say."""
+    windows = office.hours.windows
+    return getattr(office.hours, "mode", None) == "always" or (
+        len(windows) == 7 and all(italian.all_day(ws) for ws in windows.values()))
