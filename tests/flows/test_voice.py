@@ -174,3 +174,35 @@ def test_prompts_preview_writes_every_sentence_with_its_index(tmp_path):
     result = centralino("prompts", "preview", "--config", str(broken), "--out", str(tmp_path / "b"))
     assert result.returncode == 2 and "oggetti_smarriti.wav" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- crisis mode (Protezione Civile) ------------------------------------------------------------
+def test_in_a_crisis_offices_answer_at_night_after_the_announcement_and_calls_are_marked(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.flows.voce_helpers import EXAMPLE, MENU
+    from tests.ops.test_control import control_session
+
+    async def story(s, client, ctx):
+        on = await client.ask("service", "crisis")
+        status = s.daemon.status()["switchboard"]["service_mode"]
+        citizen = await call_voce_guida(s)
+        t0 = s.clock()
+        await s.until(lambda: EARS.heard(citizen.heard(t0), MENU[0]), "the menu", timeout_s=30)
+        await press(s, citizen, "1")  # the Anagrafe, at 23:00
+        desk = s.phone("202")
+        await s.until(lambda: desk.ringing, "the anagrafe desk rings at night", timeout_s=30)
+        route = s.daemon.status()["switchboard"]["calls"][0]["route"].split(">")
+        off = await client.ask("service", "auto")
+        return on, status, citizen.heard(t0), route, off
+
+    night = datetime(2026, 11, 24, 23, 0, tzinfo=ZoneInfo("Europe/Rome"))
+    on, status, heard, route, off = control_session(tmp_path, story, start_at=night)
+    assert on["ok"] and on["result"] == {"service": "crisis"} and status == "crisis"
+    announcement = sentences.crisis_announcement(EXAMPLE)
+    assert announcement.text == ("Avviso della Protezione Civile: gli uffici del Comune di Borgo Fiorito "
+                                 "rispondono 24 ore su 24.")
+    assert EARS.sequence(heard, [announcement, sentences.greeting(EXAMPLE), MENU[0]])
+    assert "crisis" in route
+    assert off["result"] == {"service": "auto"}

@@ -205,10 +205,29 @@ def number_invalid() -> Sentence:
     return sentence("Il numero non è valido.", where="callback")
 
 
+def crisis_announcement(settings) -> Sentence:
+    """Said first to every caller while the crisis service is on (``service crisis``)."""
+    from centralino.config.names import articled
+
+    return sentence(f"Avviso della Protezione Civile: gli uffici {_of(articled(settings.comune.name))} "
+                    "rispondono 24 ore su 24.", where="crisis")
+
+
+def _of(articled_name: str) -> str:
+    """ "il Comune di Empoli" -> "del Comune di Empoli" (di + article)."""
+    for art, joined in (("il ", "del "), ("lo ", "dello "), ("la ", "della "), ("l'", "dell'"), ("i ", "dei "),
+                        ("gli ", "degli "), ("le ", "delle ")):
+        if articled_name.startswith(art):
+            return joined + articled_name[len(art):]
+    return "di " + articled_name
+
+
 # ---------------------------------------------------------------------------------- everything
 def book(settings) -> list[Sentence]:
     """Every sentence the configuration can say that is known in advance, each once, in order."""
     out: list[Sentence] = []
+    if settings.menus or settings.offices:
+        out.append(crisis_announcement(settings))
     if settings.menus:
         out.append(greeting(settings))
         out.append(invalid_choice(True))
