@@ -22,7 +22,7 @@ from centralino.flows.phrases import CATALOGUE_NAME, SHIPPED_DIR, read_catalogue
 from centralino.flows.speech import Speech
 from centralino.media.levels import power_dbm0
 from centralino.media.wavfile import read_wav
-from tests.engine.helpers import play
+from tests.engine.helpers import config_copy, play
 from tests.flows.voce_helpers import EARS, call_voce_guida, press
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -120,7 +120,10 @@ def test_after_unanswered_ringing_the_caller_hears_that_nobody_can_answer_then_t
         await s.until(lambda: EARS.heard(citizen.heard(t0), sentences.callback_offer()), "the offer", timeout_s=90)
         return citizen.heard(t0)
 
-    heard = play(tmp_path, story)
+    def short_ringing(data):
+        next(g for g in data["groups"] if g["name"] == "anagrafe")["member_timeout_s"] = 3
+
+    heard = play(tmp_path, story, config=config_copy(tmp_path, short_ringing))
     assert EARS.sequence(heard, [sentences.nobody_answers(), sentences.callback_offer()])
 
 
