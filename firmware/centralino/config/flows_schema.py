@@ -359,6 +359,9 @@ def _check_prompts(s) -> None:
         if folder is None:
             raise origin.error(key, f"'{name}' needs switchboard.prompts (expected the folder of the "
                                     "comune's own recordings)")
+        if not (folder / name).is_file():
+            raise origin.error(key, f"'{name}' cannot be used: no such file in {folder} (expected the "
+                                    "comune's own recording, 8 kHz mono WAV)")
         try:
             read_wav(folder / name)
         except (WavError, OSError) as err:
