@@ -7,6 +7,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
+from centralino.flows import sentences
 from tests.engine.helpers import config_copy, finished, play
 from tests.flows.test_mailer import Inbox, free_port, serve
 from tests.flows.voce_helpers import EARS, call_voce_guida, press
@@ -37,7 +38,7 @@ def test_the_office_gets_the_voicemail_and_the_callback_by_mail(tmp_path):
             second = await call_voce_guida(s, number="3387654321")
             await s.wait(1.0)
             await press(s, second, "2")  # the tributi, closed: the callback offer
-            await s.until(lambda: EARS.heard(second.heard(s.clock() - 3.0), "richiamata_offerta"),
+            await s.until(lambda: EARS.heard(second.heard(s.clock() - 3.0), sentences.callback_offer()),
                           "the callback offer", timeout_s=60)
             await press(s, second, "1")
             await finished(s, 2)
@@ -59,3 +60,5 @@ def test_the_office_gets_the_voicemail_and_the_callback_by_mail(tmp_path):
     assert attachment.get_content_type() == "audio/wav" and attachment.get_content() == wav
     callback = by_recipient[("tributi@comune.borgofiorito.it",)]
     assert "3387654321" in callback["Subject"] and "richiam" in callback["Subject"].lower()
+    # the office's display name, never its identifier, in what staff read
+    assert "Ufficio Tributi" in callback["Subject"] and "Ufficio Anagrafe" in voicemail["Subject"]

@@ -11,7 +11,8 @@ from centralino.hwsim.voices import hears
 from centralino.media.frames import SAMPLE_RATE_HZ
 
 from tests.engine.helpers import config_copy, hear_each_other, listen, play
-from tests.flows.voce_helpers import EARS, call_voce_guida, phrase, press
+from centralino.flows import sentences
+from tests.flows.voce_helpers import EARS, EXAMPLE, call_voce_guida, press
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -61,8 +62,8 @@ def test_callers_wait_in_the_queue_hear_their_position_and_overflow(tmp_path):
                 s.daemon.status()["switchboard"]["calls"], [e[2] for e in s.log if e[1] == "queue-position"])
 
     first, second, talks, calls, positions = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_anagrafe))
-    assert EARS.sequence(first, phrase("tutti_occupati", ["Lei è il primo in attesa"], "restare_in_linea"))
-    assert EARS.sequence(second, phrase("tutti_occupati", ["C'è", "una persona", "in attesa prima di Lei"]))
+    assert EARS.sequence(first, sentences.queue_announcement(0, first=True))
+    assert EARS.sequence(second, [sentences.all_busy(), sentences.waiting(1), sentences.stay_on_line()])
     assert [p["ahead"] for p in positions][:2] == [0, 1]
     assert {"ahead": 1} in [{"ahead": p["ahead"]} for p in positions[2:]]  # the update 30 s later
     assert talks
@@ -87,8 +88,13 @@ def test_outside_the_hours_the_caller_hears_hours_and_email_then_leaves_a_messag
         return citizen.heard(t0), s.records.last(1)[0], messages, audio, citizen.voice.frequency_hz
 
     heard, row, messages, audio, voice_hz = play(tmp_path, story, start_at=evening)
-    assert EARS.sequence(heard, phrase("ufficio_chiuso", "ufficio_risponde", ["il", "lunedì"], "scrivere_indirizzo",
-                                       ["anagrafe", "chiocciola", "comune"], "segreteria"))
+    closed = sentences.closed_sentences(EXAMPLE, EXAMPLE.office("anagrafe"))
+    assert [c.text for c in closed] == [
+        "In questo momento non è possibile parlare con l'Ufficio Anagrafe.",
+        "È possibile chiamare il lunedì, il mercoledì e il venerdì dalle 9 alle 12 e 30 e il martedì "
+        "e il giovedì dalle 9 alle 12 e 30 e dalle 15 alle 17 e 30.",
+        "Può scrivere all'indirizzo anagrafe chiocciola comune punto borgofiorito punto it."]
+    assert EARS.sequence(heard, [*closed, "segreteria"])
     assert len(messages) == 1 and messages[0].caller == "3331234567"
     assert len(audio) > 5 * SAMPLE_RATE_HZ and hears(audio, voice_hz)  # the caller's own voice was kept
     assert (row.disposition, row.office) == ("voicemail", "anagrafe")
@@ -106,7 +112,8 @@ def test_on_a_holiday_the_offices_are_closed_for_the_holiday(tmp_path):
         return citizen.heard(t0), s.phone("202").ringing
 
     heard, rang = play(tmp_path, story, start_at=immacolata)
-    assert EARS.heard(heard, "festivo") and not rang
+    assert EARS.heard(heard, sentences.closed_sentences(EXAMPLE, EXAMPLE.office("anagrafe"), holiday=True)[0])
+    assert not rang
 
 
 def test_closed_office_offers_a_callback_which_opens_a_ticket(tmp_path):
@@ -116,16 +123,28 @@ def test_closed_office_offers_a_callback_which_opens_a_ticket(tmp_path):
         await s.wait(1.0)
         await press(s, citizen, "2")
         await s.until(lambda: any(e[1] == "callback" for e in s.log) or EARS.heard(
-            citizen.heard(t0), "richiamata_offerta"), "the callback offer", timeout_s=60)
+            citizen.heard(t0), sentences.callback_offer()), "the callback offer", timeout_s=60)
+        await press(s, citizen, "1")
+        # the caller ID is read back: 2 corrects it, the caller keys another number and confirms it
+        await s.until(lambda: EARS.heard(citizen.heard(t0), sentences.callback_confirm_or_correct()),
+                      "the number read back", timeout_s=30)
+        await press(s, citizen, "2")
+        await s.until(lambda: EARS.heard(citizen.heard(t0), sentences.callback_ask_number()),
+                      "asked for another number", timeout_s=30)
+        await press(s, citizen, "0571234567#", settle_s=1.0)
+        await s.until(lambda: EARS.count(citizen.heard(t0), sentences.callback_confirm_or_correct()) == 2,
+                      "the new number read back", timeout_s=30)
         await press(s, citizen, "1")
         await s.until(lambda: len(s.finished) == 1, "the voce guida says goodbye", timeout_s=60)
         return citizen.heard(t0), s.tickets.list(), s.records.last(1)[0]
 
     heard, tickets, row = play(tmp_path, story)
-    assert EARS.sequence(heard, ["ufficio_chiuso", "richiamata_offerta", "richiamata_conferma",
-                                 "richiamata_registrata", "arrivederci"])
+    closed = sentences.closed_sentences(EXAMPLE, EXAMPLE.office("tributi"))
+    assert EARS.sequence(heard, [closed[0], sentences.callback_offer(), sentences.callback_number_is(),
+                                 sentences.callback_ask_number(), sentences.callback_number_is(),
+                                 sentences.callback_booked(), "arrivederci"])
     assert len(tickets) == 1
     ticket = tickets[0]
     assert (ticket.caller, ticket.office, ticket.status, ticket.reason, ticket.menu_path) == \
-        ("3331234567", "tributi", "open", "closed", "2")
+        ("0571234567", "tributi", "open", "closed", "2")
     assert (row.disposition, row.office) == ("callback", "tributi")

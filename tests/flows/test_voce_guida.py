@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.engine.helpers import hear_each_other, listen, play
-from tests.flows.voce_helpers import EARS, call_voce_guida, phrase, press
+from centralino.flows import sentences
+from tests.flows.voce_helpers import EARS, EXAMPLE, GREETING, MENU, call_voce_guida, press
 
 
 def test_the_caller_hears_the_menu_presses_1_and_reaches_the_anagrafe(tmp_path):
@@ -24,10 +25,9 @@ def test_the_caller_hears_the_menu_presses_1_and_reaches_the_anagrafe(tmp_path):
         return menu, second_rang, talking, s.records.last(1)[0]
 
     menu, second_rang, talking, row = play(tmp_path, story)
-    assert EARS.heard(menu, "benvenuto")
-    assert not EARS.heard(menu, "ufficio_chiuso")
-    assert EARS.sequence(menu, phrase("premere", ["1"], "per", "ufficio_anagrafe", "premere", ["2"], "per",
-                                      "ufficio_tributi"))
+    assert MENU[0].text == "Premere 1 per l'Ufficio Anagrafe."
+    assert EARS.sequence(menu, [GREETING, MENU[0], MENU[1]])
+    assert not EARS.heard(menu, sentences.closed_sentences(EXAMPLE, EXAMPLE.office("anagrafe"))[0])
     assert not second_rang  # hunt: one desk at a time
     assert talking
     assert (row.office, row.disposition) == ("anagrafe", "answered")
@@ -45,7 +45,7 @@ def test_a_key_during_the_greeting_stops_it_and_counts(tmp_path):
         return citizen.heard(t0)
 
     heard = play(tmp_path, story)
-    assert not EARS.heard(heard, "ufficio_anagrafe")  # the options were never reached
+    assert not EARS.heard(heard, MENU[0])  # the options were never reached
 
 
 def test_no_key_repeats_the_menu_twice_then_the_operator(tmp_path):
@@ -57,10 +57,10 @@ def test_no_key_repeats_the_menu_twice_then_the_operator(tmp_path):
         return citizen.heard(t0), [e for e in s.log if e[1] == "flow"]
 
     heard, flows = play(tmp_path, story)
-    assert EARS.count(heard, "nessuna_scelta") == 2
-    assert EARS.count(heard, "ripetere") == 2
-    assert EARS.count(heard, "ufficio_anagrafe") == 3
-    assert not EARS.heard(heard, "scelta_non_valida")
+    assert EARS.count(heard, sentences.invalid_choice(no_key=True)) == 2
+    assert EARS.count(heard, MENU[0]) == 3
+    assert EARS.count(heard, GREETING) == 1  # greeted once, not at every repeat
+    assert not EARS.heard(heard, sentences.invalid_choice(no_key=False))
 
 
 def test_a_wrong_key_is_refused_and_the_menu_said_again(tmp_path):
@@ -77,7 +77,7 @@ def test_a_wrong_key_is_refused_and_the_menu_said_again(tmp_path):
         return heard
 
     heard = play(tmp_path, story)
-    assert EARS.sequence(heard, ["scelta_non_valida", "ripetere"])
+    assert EARS.heard(heard, sentences.invalid_choice(no_key=False))
 
 
 def test_an_extension_number_keyed_in_a_menu_is_refused_unless_allowed(tmp_path):
@@ -115,7 +115,7 @@ def test_a_comune_recording_replaces_the_shipped_greeting(tmp_path):
     from centralino.hwsim.ears import find
 
     heard = play(tmp_path, story, config=config_copy(tmp_path, with_prompts))
-    assert find(heard, own) and not EARS.heard(heard, "benvenuto")
+    assert find(heard, own) and not EARS.heard(heard, GREETING)
 
 
 def test_with_nobody_logged_in_callers_reach_the_segreteria(tmp_path):
@@ -128,7 +128,7 @@ def test_with_nobody_logged_in_callers_reach_the_segreteria(tmp_path):
         return citizen.heard(t0), s.daemon.status()["switchboard"]["calls"][0]["route"].split(">")
 
     heard, route = play(tmp_path, story)
-    assert EARS.heard(heard, "segreteria") and not EARS.heard(heard, "ufficio_anagrafe")
+    assert EARS.heard(heard, "segreteria") and not EARS.heard(heard, MENU[0])
     assert "unattended" in route
 
 
@@ -143,6 +143,6 @@ def test_with_every_phone_busy_new_callers_go_to_the_sportello_queue(tmp_path):
         return citizen.heard(t0), s.daemon.status()["switchboard"]["calls"][0]
 
     heard, call = play(tmp_path, story)
-    assert EARS.sequence(heard, phrase("tutti_occupati", ["Lei è il primo in attesa"]))
-    assert not EARS.heard(heard, "ufficio_anagrafe")  # no menu: straight to the sportello
+    assert EARS.sequence(heard, [sentences.all_busy(), sentences.waiting(0)])
+    assert not EARS.heard(heard, MENU[0])  # no menu: straight to the sportello
     assert call["office"] == "sportello" and "all-busy" in call["route"].split(">")

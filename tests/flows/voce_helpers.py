@@ -3,13 +3,20 @@ ears that recognise the prompts they heard."""
 
 from __future__ import annotations
 
-from centralino.flows.phrases import PhraseLibrary
+from pathlib import Path
+
+from centralino.config.schema import load_settings
+from centralino.flows import sentences
+from centralino.flows.speech import Speech
 from centralino.hwsim.ears import PromptEars
 
 from tests.engine.helpers import call_in
 
 VOCE_GUIDA_LINE = "fxo3"  # the example comune's line whose calls the voce guida answers
-EARS = PromptEars(PhraseLibrary())
+EARS = PromptEars(Speech())  # prompt keys, word lists and whole sentences (flows/sentences.py)
+EXAMPLE = load_settings(Path(__file__).resolve().parents[2] / "examples" / "comune.yaml")
+GREETING = sentences.greeting(EXAMPLE)  # "Grazie per aver chiamato il Comune di Borgo Fiorito."
+MENU = sentences.menu_sentences(EXAMPLE, EXAMPLE.menu("principale"))  # "Premere 1 per l'Ufficio Anagrafe." ...
 
 
 async def call_voce_guida(s, number: str = "3331234567"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from centralino.channels import events as ev
-from centralino.flows.phrases import PhraseLibrary
+from centralino.flows.speech import Speech
 from centralino.hwsim.clock import run
 from centralino.hwsim.ears import PromptEars
 from centralino.hwsim.scenario import Scenario
@@ -23,7 +23,7 @@ from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, free_port, need, sip_conf
 
 BARESIP_TONE_HZ = 1650.0  # no simulated phone's voice, no DTMF frequency
 DID_VOCE_GUIDA = "0558450150"
-EARS = PromptEars(PhraseLibrary())
+EARS = PromptEars(Speech())
 
 
 def _free_tcp_port() -> int:
@@ -119,7 +119,8 @@ def test_baresip_calls_the_voce_guida_did_presses_1_and_talks_with_the_anagrafe(
     assert (row.called, row.caller, row.office, row.disposition) == (DID_VOCE_GUIDA, "0551234567", "anagrafe",
                                                                      "answered")
     assert "menu:principale>office:anagrafe" in row.route
-    assert EARS.heard(caller_heard, "benvenuto")  # baresip heard the voce guida's greeting
+    # baresip heard the voce guida's greeting
+    assert EARS.heard(caller_heard, "Grazie per aver chiamato il Comune di Borgo Fiorito.")
     assert hears(desk_heard, BARESIP_TONE_HZ) and not hears(desk_heard, voice_hz)
     talk = caller_heard[-int((talked_s - 0.5) * 8000):]  # the call's last seconds: the desk's voice
     assert hears(talk, voice_hz)

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import cdr, config_cmd, console, demo, dsp, hat, run, signal_demo, sim, stats, tickets, web
+from . import cdr, config_cmd, console, demo, dsp, hat, prompts_cmd, run, signal_demo, sim, stats, tickets, web
 from .errors import CliError
 
-COMMAND_MODULES = (run, console, sim, demo, cdr, config_cmd, dsp, signal_demo, stats, tickets, hat, web)
+COMMAND_MODULES = (run, console, sim, demo, cdr, config_cmd, prompts_cmd, dsp, signal_demo, stats, tickets, hat, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

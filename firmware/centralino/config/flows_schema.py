@@ -19,6 +19,7 @@ from centralino.flows.hours import WEEKDAYS, OfficeHours, Window, parse_window
 
 from .loader import ConfigNode, Origin, shown
 from .tickets_schema import OfficeTickets, office_tickets
+from .names import SPOKEN_NAME, articled, identity, strip_article
 
 OFFICE_NAME = r"[a-z0-9_-]+"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -139,8 +140,8 @@ def _hours(node: ConfigNode, timezone: str) -> OfficeHours:
 @dataclass(frozen=True)
 class Office:
     """An office the voce guida can send callers to, with its phone hours and its e-mail."""
-    name: str
-    prompt: str  # how the voce guida names it: a prompt key ("ufficio_tributi")
+    name: str  # the identifier (office:NAME, the records); never said nor shown
+    prompt: str | None  # a recording of its spoken name: a shipped or comune prompt key (older files)
     group: str  # the response group that answers its calls
     email: str | None
     hours: OfficeHours  # FixedHours for hours: always / never
@@ -148,15 +149,21 @@ class Office:
     on_failure: str  # what a caller is offered when nobody answers or the queue overflows at the end
     queue: QueueRules
     target_answer_s: float
+    title: str = ""  # the display name: "Ufficio Oggetti smarriti"
+    spoken: str = ""  # as said after "per": "l'Ufficio Oggetti smarriti"
+    recording: str | None = None  # the comune's own WAV of ``spoken`` (a file in switchboard.prompts)
     origin: Origin = _origin()
     tickets: OfficeTickets = OfficeTickets()  # deadline class and subjects (config/tickets_schema.py)
 
     @classmethod
     def from_node(cls, node: ConfigNode, timezone: str) -> "Office":
         hours = _hours(node, timezone)
-        name = node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -")
-        return cls(name=name, prompt=node.get_str("prompt", f"ufficio_{name}", pattern=PROMPT_KEY,
-                                                  expected="a prompt name such as ufficio_tributi"),
+        name, title = identity(node, "office")
+        default_prompt = f"ufficio_{name}" if title is None and f"ufficio_{name}" in shipped_texts() else None
+        prompt = node.get_str("prompt", default_prompt, pattern=PROMPT_KEY,
+                              expected="a prompt name such as ufficio_tributi")
+        title, spoken = display_names(node, name, title, prompt)
+        return cls(name=name, prompt=prompt, title=title, spoken=spoken, recording=_recording(node),
                    group=node.get_str("group", name), email=node.get_str("email", None, pattern=EMAIL,
                                                                           expected="an e-mail address"),
                    hours=hours, closed=node.get_choice("closed", CLOSED_ACTIONS, "voicemail"),
@@ -164,6 +171,43 @@ class Office:
                    queue=QueueRules.from_node(node.get_section("queue", {})),
                    target_answer_s=node.get_float("target_answer_s", 20.0, minval=1.0, maxval=600.0),
                    origin=node.origin(), tickets=office_tickets(node))
+
+
+def shipped_texts() -> dict[str, str]:
+    """Key -> text of the shipped catalogue (read once)."""
+    global _SHIPPED_TEXTS
+    if _SHIPPED_TEXTS is None:
+        from centralino.flows.phrases import CATALOGUE_NAME, SHIPPED_DIR, read_catalogue
+
+        _SHIPPED_TEXTS = {e.key: e.text for e in read_catalogue(SHIPPED_DIR / CATALOGUE_NAME)}
+    return _SHIPPED_TEXTS
+
+
+_SHIPPED_TEXTS: dict[str, str] | None = None
+
+
+def display_names(node: ConfigNode, ident: str, title: str | None, prompt: str | None) -> tuple[str, str]:
+    """(display name, spoken form) of an item: given, from its shipped recording's text, or its id."""
+    spoken = node.get_str("spoken", None, pattern=SPOKEN_NAME, expected="how the name is said, one line")
+    if title is None:
+        known = shipped_texts().get(prompt or "")
+        title = strip_article(known) if known else strip_article(spoken) if spoken else \
+            ident.replace("_", " ").replace("-", " ").capitalize()
+        spoken = spoken or known
+    return title, spoken or articled(title)
+
+
+def _recording(node: ConfigNode) -> str | None:
+    return node.get_str("recording", None, pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*\.wav",
+                        expected="a WAV file name in switchboard.prompts, e.g. oggetti_smarriti.wav")
+
+
+@dataclass(frozen=True)
+class OptionName:
+    """How a menu option is announced when it should not use its destination's name."""
+    title: str
+    spoken: str
+    recording: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,17 +222,31 @@ class Menu:
     retries: int
     fallback: Destination
     option_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    title: str = ""
+    spoken: str = ""
+    recording: str | None = None
+    option_names: dict[str, OptionName] = field(default_factory=dict)
     origin: Origin = _origin()
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Menu":
         options_node = node.get_section("options")
         options: dict[str, Destination] = {}
+        option_names: dict[str, OptionName] = {}
         for key in options_node.keys():
             if len(key) != 1 or key not in MENU_KEYS:
                 raise options_node.key_error(key, f"'{key}' is not a telephone key (expected one of "
                                                   f"{' '.join(MENU_KEYS)})")
-            options[key] = _destination(options_node, key)
+            if options_node.has_section(key):  # "1": {to: office:x, name: "...", spoken: "..."}
+                option = options_node.get_section(key)
+                options[key] = _destination(option, "to")
+                title = option.get_str("name", None, pattern=SPOKEN_NAME, expected="the option's name, one line")
+                spoken = option.get_str("spoken", None, pattern=SPOKEN_NAME, expected="how it is said, one line")
+                if title or spoken:
+                    title = title or strip_article(spoken)
+                    option_names[key] = OptionName(title, spoken or articled(title), _recording(option))
+            else:
+                options[key] = _destination(options_node, key)
         if not options:
             raise node.error("a menu needs at least one option (expected e.g. '1: office:tributi')",
                              key=f"{node.key}.options")
@@ -196,10 +254,13 @@ class Menu:
         operator_key = None if operator_key == "none" else operator_key
         if operator_key in options:
             raise node.key_error("operator_key", f"key {operator_key} is already option '{options[operator_key]}'")
-        return cls(name=node.get_str("name", pattern=OFFICE_NAME, expected="lower-case letters, digits, _ or -"),
-                   greeting=node.get_str("greeting", None, pattern=PROMPT_KEY, expected="a prompt name"),
-                   options=options, operator_key=operator_key,
-                   prompt=node.get_str("prompt", None, pattern=PROMPT_KEY, expected="a prompt name"),
+        name, title = identity(node, "menu")
+        prompt = node.get_str("prompt", None, pattern=PROMPT_KEY, expected="a prompt name")
+        title, spoken = display_names(node, name, title, prompt)
+        return cls(name=name, title=title, spoken=spoken, recording=_recording(node), option_names=option_names,
+                   greeting=node.get_str("greeting", None, pattern=PROMPT_KEY + "|none",
+                                         expected="a prompt name, or none"),
+                   options=options, operator_key=operator_key, prompt=prompt,
                    option_lines={key: options_node.key_line(key) for key in options},
                    timeout_s=node.get_float("timeout_s", 6.0, minval=1.0, maxval=60.0),
                    retries=node.get_int("retries", 2, minval=0, maxval=5),
@@ -273,16 +334,40 @@ def _date(node: ConfigNode, key: str) -> date:
 
 
 def _check_prompts(s) -> None:
-    """Every prompt named in menus and offices is in the shipped prompt set."""
-    from centralino.flows.phrases import CATALOGUE_NAME, SHIPPED_DIR, read_catalogue
+    """Every prompt named in menus and offices is in the shipped set or among the comune's own WAVs
+    (``switchboard.prompts``), and every ``recording:`` is a readable 8 kHz WAV there."""
+    from centralino.flows.phrases import CATALOGUE_NAME
+    from centralino.media.wavfile import WavError, read_wav
 
-    known = {entry.key for entry in read_catalogue(SHIPPED_DIR / CATALOGUE_NAME)}
+    folder = Path(s.rules.prompts) if s.rules is not None and s.rules.prompts else None
+    own = {p.stem for p in folder.glob("*.wav")} if folder is not None else set()
+    known = set(shipped_texts()) | own
     named = [(o.origin, "prompt", o.prompt) for o in s.offices]
     named += [(m.origin, key, getattr(m, key)) for m in s.menus for key in ("greeting", "prompt")]
     for origin, key, prompt in named:
-        if prompt is not None and prompt not in known:
-            raise origin.error(key, f"no prompt '{prompt}' in the prompt set "
-                                    f"(expected a key of prompts/it/{CATALOGUE_NAME}, e.g. ufficio_tributi)")
+        if prompt is not None and prompt != "none" and prompt not in known:
+            where = f"prompts/it/{CATALOGUE_NAME}" + (f" or a WAV in {folder}" if folder is not None else "")
+            raise origin.error(key, f"no prompt '{prompt}' in the prompt set (expected a key of {where}, "
+                                    "e.g. ufficio_tributi)")
+    recorded = [(o.origin, "recording", o.recording) for o in (*s.offices, *s.menus)]
+    for menu in s.menus:
+        for key, option in menu.option_names.items():
+            where = Origin(menu.origin.path, f"{menu.origin.key}.options", menu.option_lines[key],
+                           {key: menu.option_lines[key]})
+            recorded.append((where, key, option.recording))
+    for origin, key, name in recorded:
+        if name is None:
+            continue
+        if folder is None:
+            raise origin.error(key, f"'{name}' needs switchboard.prompts (expected the folder of the "
+                                    "comune's own recordings)")
+        if not (folder / name).is_file():
+            raise origin.error(key, f"'{name}' cannot be used: no such file in {folder} (expected the "
+                                    "comune's own recording, 8 kHz mono WAV)")
+        try:
+            read_wav(folder / name)
+        except (WavError, OSError) as err:
+            raise origin.error(key, f"'{name}' cannot be used: {err}") from None
 
 
 def check_flows(s) -> None:

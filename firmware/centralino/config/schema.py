@@ -101,6 +101,8 @@ class Group:
     members: tuple[str, ...]
     strategy: str
     member_timeout_s: float = 15.0  # hunt, round robin, longest idle: how long each member rings
+    title: str = ""  # the display name ("Ufficio Tributi"); ``name`` is the identifier
+    spoken: str = ""  # as said after "per" ("l'Ufficio Tributi")
     origin: Origin = _origin()
     wrap_up_s: float = 0.0  # after a call a member is not offered a new one for this long
 
@@ -111,7 +113,15 @@ class Group:
             raise ConfigError(node.path, node.key_line("members"), f"{node.key}.members",
                               "a group needs at least one member (expected extension numbers)")
         _unique(node, "members", members, "member")
-        return cls(name=node.get_str("name", pattern=GROUP_NAME, expected="lower-case letters, digits, _ or -"),
+        from .flows_schema import display_names
+        from .names import identity
+
+        name, title = identity(node, "group")
+        if not re.fullmatch(GROUP_NAME, name):
+            raise node.key_error("id" if node.has("id") else "name",
+                                 f"'{shown(name)}' is not valid (expected lower-case letters, digits, _ or -)")
+        title, spoken = display_names(node, name, title, None)
+        return cls(name=name, title=title, spoken=spoken,
                    number=node.get_str("number", None, pattern=NUMBER, expected="2 to 6 digits"),
                    members=members, strategy=node.get_choice("strategy", GROUP_STRATEGIES, "ring_all"),
                    member_timeout_s=node.get_float("member_timeout_s", 15.0, minval=3.0, maxval=120.0),

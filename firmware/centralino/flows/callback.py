@@ -14,12 +14,14 @@ import re
 
 from centralino.records.writer import RecordsKept
 
+from . import sentences
 from .office_mail import callback_with_mail
 
 log = logging.getLogger("centralino.flows")
 
 OFFER_WAIT_S = 6.0
 NUMBER_WAIT_S = 5.0
+NUMBER_TRIES = 3  # numbers keyed in before the offer is given up
 NUMBER = re.compile(r"\+?[0-9]{6,15}")
 
 
@@ -82,25 +84,23 @@ async def offer_callback(flow, office, reason: str) -> bool:
     if host.records is None:
         return False
     session.forget_keys()
-    key = await session.say("richiamata_offerta")
+    # after ringing nobody answered: say so before offering anything
+    before = [sentences.nobody_answers()] if reason in ("no_answer", "busy") else []
+    key = await session.say(*before, sentences.callback_offer())
     key = session.keys.popleft() if key is not None else await session.get_key(OFFER_WAIT_S)
     if key != "1":
         ctx.step("callback-declined")
         return False
-    number = ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller) else ""
+    number = await _confirmed_number(session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller) else "")
     if not number:
-        await session.say("richiamata_numero", barge_in=True)
-        keyed = await session.get_number(15, NUMBER_WAIT_S)
-        if not NUMBER.fullmatch(keyed):
-            await session.say("numero_non_valido", barge_in=False)
-            ctx.step("callback-no-number")
-            return False
-        number = keyed
+        ctx.step("callback-no-number")
+        return False
     opened = ctx.wall_clock()
     path = ">".join(flow.menu_path)
     rules = getattr(office, "tickets", None)
     job = callback_with_mail(host.mailer, office.name, office.email, ctx.call_id, number, opened, path, reason,
-                             ctx.timezone, deadline=rules.deadline_for() if rules is not None else None)
+                             ctx.timezone, deadline=rules.deadline_for() if rules is not None else None,
+                             title=office.title)
     future = host.records.submit(job)
     future.add_done_callback(host.mail_sent_soon)
     ctx.record(outcome="callback")
@@ -113,5 +113,29 @@ async def offer_callback(flow, office, reason: str) -> bool:
         ctx.step("callback:kept")
         ctx.note("callback", office=office.name, ticket="kept", number=number)
         announce_when_written(host.bus, kept.written, "ticket.opened")
-    await session.say("richiamata_conferma", [number], "richiamata_registrata", barge_in=False)
+    await session.say(sentences.callback_booked(), barge_in=False)
     return True
+
+
+async def _confirmed_number(session, number: str) -> str:
+    """The number to call back, read back to the caller: 1 confirms (so does silence), 2 corrects
+    it (the caller keys another). "" when no valid number was given after ``NUMBER_TRIES``."""
+    tries = 0
+    while tries < NUMBER_TRIES:
+        if not number:
+            tries += 1
+            session.forget_keys()
+            await session.say(sentences.callback_ask_number(), barge_in=True)
+            keyed = await session.get_number(15, NUMBER_WAIT_S)
+            if not NUMBER.fullmatch(keyed):
+                await session.say(sentences.number_invalid(), barge_in=False)
+                continue
+            number = keyed
+        session.forget_keys()
+        key = await session.say(sentences.callback_number_is(), [number], sentences.callback_confirm_or_correct())
+        key = session.keys.popleft() if key is not None else await session.get_key(OFFER_WAIT_S)
+        if key == "2":
+            number = ""
+            continue
+        return number
+    return ""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .phrases import PhraseLibrary
 from .session import Session
+from .speech import Speech
 
 log = logging.getLogger("centralino.flows")
 
@@ -48,8 +49,11 @@ class FlowHost:
         self.wall_clock = wall_clock
         self.records = records  # the RecordWriter, or None (an engine test without records)
         self.mailer = mailer
-        self.phrases = PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None)
+        # the voice: the shipped words, the comune's recordings and every sentence rendered now
+        self.phrases = Speech(PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None))
+        self.phrases.prepare(settings)
         self.calendar = settings.calendar()
+        self.crisis = False  # service crisis: offices open around the clock, the announcement first
         self.queues: dict = {}
         self.kinds: dict[str, FlowKind] = {}
         self.features: dict[str, Callable] = {}
@@ -161,11 +165,19 @@ class FlowHost:
         return self.queues[office]
 
     def set_service_mode(self, mode: str | None, by: str) -> None:
-        """Day, night or automatic service (the manual override of office hours)."""
-        self.calendar.set_override(mode)
+        """Day, night, crisis or automatic service (the manual override of office hours).
+
+        Crisis (Protezione Civile): every office answers around the clock, holidays included, and
+        callers hear the crisis announcement first; emergency calls are not touched by any of it."""
+        self.crisis = mode == "crisis"
+        self.calendar.set_override("day" if self.crisis else mode)
         if self.engine is not None:
-            self.engine.note("service-mode", mode=mode or "auto", by=by)
-        self.bus.publish("service.mode", mode=mode or "auto", by=by)
+            self.engine.note("service-mode", mode=self.service_mode, by=by)
+        self.bus.publish("service.mode", mode=self.service_mode, by=by)
+
+    @property
+    def service_mode(self) -> str:
+        return "crisis" if self.crisis else self.calendar.override or "auto"
 
     def mail_sent_soon(self, future=None) -> None:
         """A job that queued a mail is done: the mailer looks at the outbox now."""
@@ -173,7 +185,7 @@ class FlowHost:
             self.mailer.wake()
 
     def status(self) -> dict:
-        parts = {"service_mode": self.calendar.override or "auto",
+        parts = {"service_mode": self.service_mode,
                  "queues": [q.status() for q in self.queues.values()]}
         for key, part in self.status_parts.items():
             parts[key] = part()

@@ -16,12 +16,11 @@ import asyncio
 import logging
 
 from centralino.config.flows_schema import Destination
-from centralino.flows import italian
+from centralino.flows import sentences
 
 from .callback import offer_callback
 from .segreteria import leave_voicemail
 from .voce_guida import run_menu
-from .wait_estimate import wait_time_words
 
 log = logging.getLogger("centralino.flows")
 
@@ -56,10 +55,14 @@ class InboundFlow:
         self.menu_path: list[str] = []
         self.tried_operator = False
         self.positions_announced: list[int] = []  # "callers ahead" said to the caller
+        self.greeted = False  # the greeting naming the comune is said once a call
 
     # ------------------------------------------------------------------ the whole call
     async def run(self) -> None:
         try:
+            if getattr(self.host, "crisis", False):  # marked in the call's route, announced first
+                self.ctx.step("crisis")
+                await self.session.say(sentences.crisis_announcement(self.settings), barge_in=False)
             destination = self._first_destination()
             for _ in range(MAX_HOPS):
                 destination = await self._follow(destination)
@@ -151,7 +154,7 @@ class InboundFlow:
                 if free and queue.may_try(self.session, len(free)):
                     if not greeted:
                         greeted = True
-                        await self.session.say("trasferimento", barge_in=False)
+                        await self.session.say(sentences.transfer(self.settings, office), barge_in=False)
                     queue.ringing.add(self.session)
                     try:
                         answered = await self.ring(group.batches(), group.member_timeout_s, group)
@@ -185,13 +188,7 @@ class InboundFlow:
         wait_s = estimates.estimate(queue.office, ahead) if estimates is not None else None
         self.ctx.note("queue-position", call=self.ctx.call_id[:8], office=queue.office, ahead=ahead,
                       ewt_s=None if wait_s is None else round(wait_s, 1))
-        pieces = (["tutti_occupati"] if first else []) + [italian.waiting_words(ahead)]
-        wait = wait_time_words(wait_s)
-        if wait is not None:
-            pieces.append(wait)
-        if first:
-            pieces.append("restare_in_linea")
-        await self.session.say(*pieces, barge_in=False)
+        await self.session.say(*sentences.queue_announcement(ahead, first, wait_s), barge_in=False)
 
     async def _overflow(self, office) -> Destination | None:
         self.ctx.record(overflowed=True)
@@ -213,12 +210,8 @@ class InboundFlow:
         now = self.ctx.wall_clock().astimezone(office.hours.zone)
         calendar = self.host.calendar
         holiday = calendar.holiday(now.date()) if calendar.override is None else None
-        pieces: list = ["festivo" if holiday else "ufficio_chiuso"]
-        if office.hours.windows:
-            pieces += ["ufficio_risponde", italian.hours_words(office.hours)]
-        if office.email:
-            pieces += ["scrivere_indirizzo", italian.email_words(office.email)]
-        await self.session.say(*pieces, barge_in=False)
+        await self.session.say(*sentences.closed_sentences(self.settings, office, holiday=bool(holiday)),
+                               barge_in=False)
         if office.closed == "voicemail":
             await leave_voicemail(self, office)
         elif office.closed == "callback":
@@ -237,7 +230,7 @@ class InboundFlow:
         elif action == "operator" and not self.tried_operator:
             return Destination("operator", "")
         else:
-            await self.session.say("tutti_occupati", barge_in=False)
+            await self.session.say(sentences.nobody_answers(), barge_in=False)
         return None
 
     # ------------------------------------------------------------------ ringing

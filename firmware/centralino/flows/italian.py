@@ -64,8 +64,15 @@ def window_words(start: time, end: time) -> list[str]:
     return _from(start) + _to(end)
 
 
+def all_day(windows) -> bool:
+    """One window from midnight to midnight (00:00-24:00)."""
+    return len(windows) == 1 and windows[0].start == time(0) and windows[0].end >= time(23, 59)
+
+
 def windows_words(windows) -> list[str]:
-    """ "dalle 9 alle 12 e 30 e dalle 15 alle 17" (windows have .start and .end)."""
+    """ "dalle 9 alle 12 e 30 e dalle 15 alle 17" (windows have .start and .end); "24 ore su 24"."""
+    if all_day(windows):
+        return ["24 ore su 24"]
     words: list[str] = []
     for index, window in enumerate(windows):
         if index:
@@ -79,8 +86,10 @@ def days_words(days: list[int]) -> list[str]:
     days = sorted(set(days))
     if not days:
         return []
+    if len(days) == 7:
+        return ["tutti i giorni"]
     if len(days) >= 3 and days == list(range(days[0], days[-1] + 1)):
-        return ["dal", DAY_NAMES[days[0]], "al", DAY_NAMES[days[-1]]]
+        return ["dal", DAY_NAMES[days[0]], "alla" if days[-1] == 6 else "al", DAY_NAMES[days[-1]]]
     words: list[str] = []
     for index, day in enumerate(days):
         if index:
@@ -107,7 +116,7 @@ def waiting_words(ahead: int) -> list[str]:
     if ahead < 0:
         raise ValueError(f"callers ahead cannot be negative, got {ahead}")
     if ahead == 0:
-        return ["Lei è il primo in attesa"]
+        return ["La sua è la prima chiamata in attesa"]
     if ahead == 1:
         return ["C'è", "una persona", "in attesa prima di Lei"]
     return ["Ci sono", str(ahead), "persone", "in attesa prima di Lei"]
@@ -123,7 +132,7 @@ def callers_words(count: int) -> list[str]:
 
 
 def email_words(address: str) -> list[str]:
-    """ "tributi chiocciola comune punto borgofiorito punto it" """
+    """ "tributi chiocciola comune punto borgofiorito punto it": each part read as a word."""
     if address.count("@") != 1:
         raise ValueError(f"'{address}' is not an e-mail address")
     local, domain = address.split("@")

@@ -56,10 +56,11 @@ def duration_text(seconds: float) -> str:
 
 def voicemail_mail(office_name: str, to, caller: str, received_at_local: datetime, duration_s: float,
                    wav_bytes: bytes):
-    """A new message in the office's segreteria, with the recording attached."""
+    """A new message in the office's segreteria, with the recording attached (``office_name`` is
+    the office's display name: identifiers never reach a mail)."""
     who = caller or UNKNOWN_CALLER
     subject = f"Segreteria {office_name}: nuovo messaggio da {who}"
-    body = (f"Nuovo messaggio nella segreteria dell'ufficio {office_name}.\n\n"
+    body = (f"Nuovo messaggio nella segreteria: {office_name}.\n\n"
             f"Chiamante: {who}\n"
             f"Ricevuto: {when_text(received_at_local)}\n"
             f"Durata: {duration_text(duration_s)}\n\n"
@@ -73,7 +74,7 @@ def callback_mail(office_name: str, to, ticket_number: int, caller: str, opened_
                   menu_path: str, reason: str, subject_name: str = "", due_local: datetime | None = None):
     """A citizen asked to be called back by the office: the ticket to work on."""
     subject = f"Richiesta di richiamata n. {ticket_number} per {office_name}: {caller}"
-    body = (f"Un cittadino chiede di essere richiamato dall'ufficio {office_name}.\n\n"
+    body = (f"Richiesta di richiamata per: {office_name}.\n\n"
             f"Richiesta n.: {ticket_number}\n"
             f"Numero da richiamare: {caller}\n"
             + (f"Argomento: {subject_name}\n" if subject_name else "")
@@ -102,7 +103,7 @@ def _mail_identity(mailer, to, what: str) -> tuple[list[str], str] | None:
 
 
 def voicemail_with_mail(mailer, office_name: str, to, call_id: str, caller: str, received_at: datetime,
-                        samples, zone):
+                        samples, zone, title: str | None = None):
     """A records job: the message, its mail (recording attached) and its mailed mark, one transaction.
 
     ``job(stores)`` returns the ``VoicemailMessage``. ``mailer`` None or ``to`` empty: the message alone.
@@ -113,7 +114,7 @@ def voicemail_with_mail(mailer, office_name: str, to, call_id: str, caller: str,
         message = stores.voicemail.save(call_id, office_name, caller, received_at, samples)
         if identity is not None:
             recipients, message_id = identity
-            mail = mailer.compose(*voicemail_mail(office_name, recipients, caller, received_at.astimezone(zone),
+            mail = mailer.compose(*voicemail_mail(title or office_name, recipients, caller, received_at.astimezone(zone),
                                                   message.duration_s, stores.voicemail.wav_bytes(message.id)),
                                   message_id=message_id)
             stores.outbox.add_mail(mail, received_at)
@@ -125,7 +126,7 @@ def voicemail_with_mail(mailer, office_name: str, to, call_id: str, caller: str,
 
 def callback_with_mail(mailer, office_name: str, to, call_id: str, number: str, opened_at: datetime,
                        menu_path: str, reason: str, zone, subject=None, deadline: str | None = None,
-                       by: str = ""):
+                       by: str = "", title: str | None = None):
     """A records job: the callback ticket and its mail to the office, in one transaction.
 
     ``subject`` is the office's ``Subject`` (config/tickets_schema.py) or None; ``deadline`` the
@@ -143,7 +144,7 @@ def callback_with_mail(mailer, office_name: str, to, call_id: str, number: str, 
         if identity is not None:
             recipients, message_id = identity
             due = datetime.fromisoformat(ticket.due_at).astimezone(zone) if ticket.due_at else None
-            mail = mailer.compose(*callback_mail(office_name, recipients, ticket.id, number,
+            mail = mailer.compose(*callback_mail(title or office_name, recipients, ticket.id, number,
                                                  opened_at.astimezone(zone), menu_path, reason,
                                                  subject.name if subject is not None else "", due),
                                   message_id=message_id)

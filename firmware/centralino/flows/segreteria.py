@@ -57,7 +57,7 @@ def _store(host, ctx, office, audio: np.ndarray) -> None:
     # the message, its mail and its mailed mark in one transaction, off the loop (also on the
     # hang-up path, where nothing may be awaited)
     job = voicemail_with_mail(host.mailer, office.name, office.email, ctx.call_id, ctx.caller, received,
-                              audio, ctx.timezone)
+                              audio, ctx.timezone, title=office.title)
     host.records.submit(job, size_bytes=job.size_bytes).add_done_callback(host.mail_sent_soon)
     ctx.note("voicemail", office=office.name, caller=ctx.caller or "(unknown)",
              seconds=round(len(audio) / SAMPLE_RATE_HZ, 1))

@@ -19,7 +19,10 @@ import numpy as np
 from centralino.channels.sources import SamplesSource, ToneSource
 from centralino.media.frames import SAMPLE_RATE_HZ
 
+from .sentences import Sentence
+
 WORD_GAP_S = 0.12  # between the pieces of one phrase
+SENTENCE_GAP_S = 0.35  # before a whole sentence
 BEEP_HZ = 1000.0
 BEEP_S = 0.4
 TIME_EPSILON_S = 0.001
@@ -59,14 +62,21 @@ class Session:
 
     # -- building phrases
     def phrase(self, *pieces) -> np.ndarray:
-        """Pieces are prompt keys ("benvenuto") or lists of words (["dalle", "9"]), said in order."""
+        """Pieces are prompt keys ("segreteria"), lists of words (["dalle", "9"]) or whole sentences
+        (``flows/sentences.Sentence``), said in order."""
         gap = np.zeros(round(WORD_GAP_S * SAMPLE_RATE_HZ), dtype=np.int16)
+        pause = np.zeros(round(SENTENCE_GAP_S * SAMPLE_RATE_HZ), dtype=np.int16)
         parts: list[np.ndarray] = []
         for piece in pieces:
-            audio = self.phrases.samples(piece) if isinstance(piece, str) else self.phrases.render(list(piece))
+            if isinstance(piece, Sentence):
+                audio = self.phrases.sentence(piece)
+            elif isinstance(piece, str):
+                audio = self.phrases.samples(piece)
+            else:
+                audio = self.phrases.render(list(piece))
             if len(audio):
                 if parts:
-                    parts.append(gap)
+                    parts.append(pause if isinstance(piece, Sentence) else gap)
                 parts.append(audio)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 

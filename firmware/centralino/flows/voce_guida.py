@@ -9,38 +9,31 @@ from __future__ import annotations
 
 from centralino.config.flows_schema import Destination
 
+from . import sentences
+
 EXTENSION_WAIT_S = 3.0  # between the keys of an extension number dialled from a menu
 
 
 def option_pieces(flow, menu) -> list:
-    """The phrase that lists the options."""
-    pieces: list = []
-    for key, destination in menu.options.items():
-        name = _spoken_name(flow, destination)
-        if name is None or not key.isdigit():
-            continue  # nothing to say for it (a bare extension is never announced)
-        pieces += ["premere", [key]]
-        pieces += ["per", name]
-    if menu.operator_key == "0":
-        pieces.append("operatore")
-    return pieces
+    """The sentences that list the options: "Premere 1 per l'Ufficio Anagrafe." ..."""
+    return sentences.menu_sentences(flow.settings, menu)
 
 
-def _spoken_name(flow, destination: Destination) -> str | None:
-    settings = flow.settings
-    if destination.kind == "office":
-        return settings.office(destination.target).prompt
-    if destination.kind == "voicemail":
-        return settings.office(destination.target).prompt
-    if destination.kind == "menu":
-        return settings.menu(destination.target).prompt
-    return None
+def greeting_pieces(flow, menu) -> list:
+    """The first menu of a call greets and names the comune (``greeting: none`` is silent); a
+    ``greeting:`` key the comune recorded itself is played instead."""
+    if menu.greeting == "none" or getattr(flow, "greeted", False):
+        return []
+    flow.greeted = True
+    if menu.greeting and flow.host.phrases.own(menu.greeting):
+        return [menu.greeting]
+    return [sentences.greeting(flow.settings)]
 
 
 async def run_menu(flow, menu) -> Destination:
     session = flow.session
     attempts = 0
-    greeting = [menu.greeting] if menu.greeting else []
+    greeting = greeting_pieces(flow, menu)
     while True:
         key = await session.say(*greeting, *option_pieces(flow, menu), name=f"menu:{menu.name}")
         greeting = []
@@ -62,8 +55,7 @@ async def run_menu(flow, menu) -> Destination:
             flow.ctx.step("menu-fallback")
             return menu.fallback
         session.forget_keys()
-        await session.say("scelta_non_valida" if key is not None else "nessuna_scelta", "ripetere",
-                          barge_in=True)
+        await session.say(sentences.invalid_choice(no_key=key is None), barge_in=True)
 
 
 async def _direct_extension(flow, first: str) -> Destination | None:

@@ -184,13 +184,15 @@ async def voicemail_delete(ctx: ControlContext, args: list[str]):
     return {"deleted": row.id, "office": row.office, "received_at": row.received_at}
 
 
-SERVICE_MODES = {"day": "day", "night": "night", "auto": None}
+SERVICE_MODES = {"day": "day", "night": "night", "auto": None, "crisis": "crisis"}
 
 
-@command("service", "service [day|night|auto]",
-         "the offices' service: automatic (hours and holidays), or forced day or night",
+@command("service", "service [day|night|crisis|auto]",
+         "the offices' service: automatic (hours and holidays), or forced day, night or crisis",
          details="day: every office answers as if open; night: every office is closed (callers hear the\n"
-                 "hours and reach the segreteria); auto: back to the hours and holidays.\n"
+                 "hours and reach the segreteria); crisis (Protezione Civile): every office answers\n"
+                 "around the clock and callers hear the crisis announcement first, calls are marked\n"
+                 "'crisis' in their route; auto: back to the hours and holidays.\n"
                  "Staff phones do the same with the feature codes (*51 day, *52 night, *50 auto).",
          max_args=1, audited=True)
 def service(ctx: ControlContext, args: list[str]):
@@ -201,4 +203,4 @@ def service(ctx: ControlContext, args: list[str]):
         if args[0] not in SERVICE_MODES:
             raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
         flows.set_service_mode(SERVICE_MODES[args[0]], by="console")
-    return {"service": flows.calendar.override or "auto"}
+    return {"service": flows.service_mode}

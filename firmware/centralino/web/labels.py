@@ -30,7 +30,8 @@ STATION_STATES = {"free": "libero", "busy": "occupato", "away": "assente", "faul
                   "tone": "tono", "feature": "servizio"}
 PORT_STATES = {"idle": "a riposo", "ringing": "squilla", "off-hook": "sganciato", "fault": "guasto",
                "seized": "impegnata", "answered": "in conversazione", "dialling": "compone", "in_call": "in chiamata"}
-SERVICE_MODES = {"auto": "automatico (orari e festività)", "day": "forzato giorno", "night": "forzato notte"}
+SERVICE_MODES = {"auto": "automatico (orari e festività)", "day": "forzato giorno", "night": "forzato notte",
+                 "crisis": "crisi (Protezione Civile): uffici aperti 24 ore su 24"}
 STATS_KINDS = {"day": "un giorno, per ora", "month": "un mese, per ora", "days": "un mese, giorno per giorno",
                "months": "un anno, mese per mese"}
 
