@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from centralino.flows import sentences
 from centralino.flows.ticket_sms import is_mobile, sms_ascii
 from centralino.ops.commands import ControlContext, resolve
 
@@ -27,7 +28,8 @@ async def _book_tributi_callback(s, number):
     t0 = s.clock()
     await s.wait(1.0)
     await press(s, citizen, "2")
-    await s.until(lambda: EARS.heard(citizen.heard(t0), "richiamata_offerta"), "the callback offer", timeout_s=60)
+    await s.until(lambda: EARS.heard(citizen.heard(t0), sentences.callback_offer()), "the callback offer",
+                  timeout_s=60)
     await press(s, citizen, "1")
     await s.until(lambda: len(s.tickets.list()) >= 1, "the ticket is stored", timeout_s=30)
     citizen.hang_up()

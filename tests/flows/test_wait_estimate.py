@@ -7,7 +7,8 @@ from centralino.flows.phrases import keys_for
 from centralino.flows.wait_estimate import estimate_wait_s, wait_time_words
 
 from tests.engine.helpers import call_in, config_copy, play
-from tests.flows.voce_helpers import EARS, phrase, press
+from centralino.flows import sentences
+from tests.flows.voce_helpers import EARS, press
 
 TALK_S = 170
 
@@ -79,10 +80,10 @@ def test_a_queued_caller_hears_the_expected_wait_only_once_there_is_a_basis(tmp_
         return heard, [e[2] for e in s.log if e[1] == "queue-position"]
 
     unknown = play(tmp_path / "unknown", story, config=config_copy(tmp_path, _one_desk))
-    assert EARS.sequence(unknown, phrase("tutti_occupati", ["Lei è il primo in attesa"], "restare_in_linea"))
-    assert not EARS.heard(unknown, "attesa_prevista")  # no basis: nothing said
+    assert EARS.sequence(unknown, sentences.queue_announcement(0, first=True))
+    assert not any(EARS.heard(unknown, sentences.expected_wait(w)) for w in sentences.EXPECTED_WAITS_S)  # no basis
     heard, positions = play(tmp_path / "known", story_known, config=config_copy(tmp_path, _one_desk))
-    assert EARS.sequence(heard, phrase("tutti_occupati", ["Lei è il primo in attesa"],
-                                       ["Il tempo di attesa previsto è di", "circa", "3", "minuti"],
-                                       "restare_in_linea"))
     assert positions[-1]["ahead"] == 0 and TALK_S <= positions[-1]["ewt_s"] <= TALK_S + 3
+    said = sentences.queue_announcement(0, True, positions[-1]["ewt_s"])
+    assert said[2].text == "Il tempo di attesa previsto è di circa 3 minuti."
+    assert EARS.sequence(heard, said)
