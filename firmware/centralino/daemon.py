@@ -89,6 +89,7 @@ class Daemon:
                 loop.add_reader(fd, channel.interrupt)
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
+        await asyncio.to_thread(_render_sentences, self.settings)  # the voice's sentences, off the loop
         self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
         self.engine = Engine(self.settings, self.channels, self.bus, self.clock, self.wall_clock, flows=self.flows)
         if self.sip is not None:
@@ -127,9 +128,11 @@ class Daemon:
         if waiting or not changed:
             return {"applied": not waiting, "changed": changed, "waiting_for_restart": waiting}
         old = self.flows
+        await asyncio.to_thread(_render_sentences, settings)  # synthesis off the loop: calls go on meanwhile
         flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
         flows.queues = old.queues  # callers waiting for an office keep their places
         flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
+        flows.crisis = old.crisis  # and so does a crisis
         await old.stop()  # its monitors (failover); the flows of calls in progress go on
         self.engine.reconfigure(settings, flows)
         flows.attach(self.engine)
@@ -192,3 +195,15 @@ class Daemon:
                 "records": self.call_log.status() if self.call_log else None,
                 "sip": self.sip.status() if self.sip else None,
                 "lifeline": self.lifeline.status() if self.lifeline else None}
+
+
+def _render_sentences(settings) -> None:
+    """Synthesise what the configuration can say into the voice's cache (in a worker thread: a
+    first start or a reload with new office names takes seconds), so the flow host built next
+    on the loop only reads the cache."""
+    from centralino.flows.speech import Speech
+
+    try:
+        Speech.for_settings(settings).prepare(settings)
+    except Exception:  # the flow host renders (or glues) what is missing itself
+        log.exception("rendering the voice's sentences in advance failed")

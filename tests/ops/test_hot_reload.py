@@ -42,6 +42,7 @@ def test_a_good_reload_applies_to_new_calls_and_the_call_in_progress_goes_on(tmp
         b.off_hook()
         await s.until(lambda: s.station_state("203") == "talking", "203 talks")
         _edit(config, _renumber)
+        await client.ask("service", "crisis")  # a crisis declared by hand outlives the reload
         reload = await client.ask("config reload")
         since = await listen(s)
         talking_on = hear_each_other(a, b, since)
@@ -70,6 +71,7 @@ def test_a_good_reload_applies_to_new_calls_and_the_call_in_progress_goes_on(tmp
     assert talking_on and calls_during == 1  # the call in progress was not dropped
     assert not old_rings and old_heard and old_heard[0] in ("congestion", "busy")  # 203 is no more
     assert status["result"]["config_pending_restart"] is False
+    assert "'service_mode': 'crisis'" in str(status["result"])
 
 
 def test_a_change_to_the_board_waits_for_a_restart_and_nothing_else_is_taken_on(tmp_path):
