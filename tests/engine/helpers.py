@@ -116,3 +116,14 @@ async def operator_answers(s: Scenario):
     op.off_hook()
     await listen(s)
     return op
+
+
+async def citizen_with_operator(s):
+    """A citizen calls the town hall and the operator answers; returns (citizen, operator phone)."""
+    citizen = await call_in(s)
+    op = s.phone("200")
+    await s.until(lambda: op.ringing, "the operator rings")
+    await s.until(lambda: op.caller_ids, "caller ID on the operator's phone", timeout_s=15)
+    op.off_hook()
+    await s.until(lambda: s.station_state("200") == "talking", "the operator talks")
+    return citizen, op

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from centralino.hwsim.voices import hears
 
-from .helpers import (CITIZEN, TONE_HZ, call_in, config_copy, finished, hear_each_other, hears_tone_only,
-                      listen, play, ring, rings_no_more, tones)
-
-
-async def citizen_with_operator(s):
-    """A citizen calls the town hall and the operator answers; returns (citizen, operator phone)."""
-    citizen = await call_in(s)
-    op = s.phone("200")
-    await s.until(lambda: op.ringing, "the operator rings")
-    await s.until(lambda: op.caller_ids, "caller ID on the operator's phone", timeout_s=15)
-    op.off_hook()
-    await s.until(lambda: s.station_state("200") == "talking", "the operator talks")
-    return citizen, op
+from .helpers import (CITIZEN, TONE_HZ, citizen_with_operator, config_copy, finished, hear_each_other,
+                      hears_tone_only, listen, play, ring, rings_no_more, tones)
 
 
 async def flash_and_dial(s, phone, digits: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.engine.helpers import CITIZEN, call_in, config_copy, play, rings_no_more
+from tests.engine.helpers import CITIZEN, citizen_with_operator, config_copy, play, rings_no_more
 from tests.flows.voce_helpers import EARS, phrase
 
 
@@ -16,12 +16,7 @@ def _desk(data):
 
 async def _failed_transfer(s):
     """The operator blind-transfers a citizen to Tributi (204), nobody answers, the call comes back."""
-    citizen = await call_in(s)
-    op = s.phone("200")
-    await s.until(lambda: op.ringing, "the operator rings")
-    await s.until(lambda: op.caller_ids, "caller ID on the operator's phone", timeout_s=15)
-    op.off_hook()
-    await s.until(lambda: s.station_state("200") == "talking", "the operator talks")
+    citizen, op = await citizen_with_operator(s)
     await op.flash()
     await s.wait(0.5)
     await op.dial("204")
