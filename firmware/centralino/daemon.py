@@ -132,7 +132,9 @@ class Daemon:
         flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
         flows.queues = old.queues  # callers waiting for an office keep their places
         flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
-        flows.crisis = old.crisis  # and so does a crisis
+        if old.crisis_active():  # and so does a crisis, with the end of its window
+            flows.crisis, flows.crisis_until = True, old.crisis_until
+            flows._arm_crisis_end()
         await old.stop()  # its monitors (failover); the flows of calls in progress go on
         self.engine.reconfigure(settings, flows)
         flows.attach(self.engine)

@@ -234,13 +234,14 @@ class Features:
     day_mode: str = "*51"  # force the day service (offices open) ...
     night_mode: str = "*52"  # ... or the night service (offices closed) ...
     auto_mode: str = "*50"  # ... or follow hours and holidays again
+    crisis_mode: str = "*53"  # ... or the crisis service (Protezione Civile: every office, around the clock)
     origin: Origin = _origin()
     desk_voicemail: str = "*41"  # after a failed blind transfer: the caller to the office's segreteria
     desk_callback: str = "*42"  # ... a callback ticket for the office (then a subject code and #)
     desk_retry: str = "*43"  # ... the transfer once more
 
     CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
-             "auto_mode", "desk_voicemail", "desk_callback", "desk_retry")  # must differ from each other
+             "auto_mode", "crisis_mode", "desk_voicemail", "desk_callback", "desk_retry")  # must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -253,7 +254,7 @@ class Features:
         codes = {key: node.get_str(key, default, pattern=FEATURE_CODE, expected="* or # and 1-3 digits")
                  for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
-                                      ("auto_mode", "*50"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
+                                      ("auto_mode", "*50"), ("crisis_mode", "*53"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
                                       ("desk_retry", "*43"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),

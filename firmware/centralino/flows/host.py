@@ -54,6 +54,8 @@ class FlowHost:
         self.phrases.prepare(settings)
         self.calendar = settings.calendar()
         self.crisis = False  # service crisis: offices open around the clock, the announcement first
+        self.crisis_until = None  # when a crisis window ends by itself (None: by hand)
+        self._crisis_timer = None
         self.queues: dict = {}
         self.kinds: dict[str, FlowKind] = {}
         self.features: dict[str, Callable] = {}
@@ -164,20 +166,41 @@ class FlowHost:
             self.queues[office] = OfficeQueue(office)
         return self.queues[office]
 
-    def set_service_mode(self, mode: str | None, by: str) -> None:
+    def set_service_mode(self, mode: str | None, by: str, until=None) -> None:
         """Day, night, crisis or automatic service (the manual override of office hours).
 
         Crisis (Protezione Civile): every office answers around the clock, holidays included, and
-        callers hear the crisis announcement first; emergency calls are not touched by any of it."""
+        callers hear the crisis announcement first; emergency calls are not touched by any of it.
+        With ``until`` (an aware datetime) the crisis ends by itself then."""
         self.crisis = mode == "crisis"
+        self.crisis_until = until if self.crisis else None
         self.calendar.set_override("day" if self.crisis else mode)
+        self._arm_crisis_end()
         if self.engine is not None:
-            self.engine.note("service-mode", mode=self.service_mode, by=by)
+            self.engine.note("service-mode", mode=self.service_mode, by=by,
+                             until=self.crisis_until.isoformat() if self.crisis_until else None)
         self.bus.publish("service.mode", mode=self.service_mode, by=by)
+
+    def _arm_crisis_end(self) -> None:
+        if getattr(self, "_crisis_timer", None) is not None:
+            self._crisis_timer.cancel()
+            self._crisis_timer = None
+        if self.crisis and self.crisis_until is not None:
+            delay_s = max(0.0, (self.crisis_until - self.wall_clock()).total_seconds())
+            try:
+                self._crisis_timer = asyncio.get_running_loop().call_later(delay_s, self.crisis_active)
+            except RuntimeError:  # no loop (a check outside the daemon): the lazy check below serves
+                pass
+
+    def crisis_active(self) -> bool:
+        """Whether the crisis service is on now; a crisis whose window has ended ends here."""
+        if self.crisis and self.crisis_until is not None and self.wall_clock() >= self.crisis_until:
+            self.set_service_mode(None, by="end of the crisis window")
+        return self.crisis
 
     @property
     def service_mode(self) -> str:
-        return "crisis" if self.crisis else self.calendar.override or "auto"
+        return "crisis" if self.crisis_active() else self.calendar.override or "auto"
 
     def mail_sent_soon(self, future=None) -> None:
         """A job that queued a mail is done: the mailer looks at the outbox now."""

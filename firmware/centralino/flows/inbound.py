@@ -60,7 +60,7 @@ class InboundFlow:
     # ------------------------------------------------------------------ the whole call
     async def run(self) -> None:
         try:
-            if getattr(self.host, "crisis", False):  # marked in the call's route, announced first
+            if self.host.crisis_active():  # marked in the call's route, announced first
                 self.ctx.step("crisis")
                 await self.session.say(sentences.crisis_announcement(self.settings), barge_in=False)
             destination = self._first_destination()

@@ -13,10 +13,12 @@ import logging
 
 from centralino.records.database import RecordsError
 
+from . import sentences
+
 log = logging.getLogger("centralino.flows")
 
 MODES = {"day_mode": ("day", "servizio_giorno"), "night_mode": ("night", "servizio_notte"),
-         "auto_mode": (None, "servizio_automatico")}
+         "auto_mode": (None, "servizio_automatico"), "crisis_mode": ("crisis", None)}
 FEATURES = ("login", "logout", "voicemail", "next_callback", *MODES)
 
 
@@ -46,7 +48,7 @@ async def run_feature(host, ctx, session, feature: str) -> None:
             return
         mode, prompt = MODES[feature]
         host.set_service_mode(mode, by=f"ext {station.number}")
-        await session.say(prompt, barge_in=False)
+        await session.say(prompt or sentences.crisis_announcement(ctx.settings), barge_in=False)
     elif feature == "voicemail":
         await _listen_to_messages(host, ctx, session)
     elif feature == "next_callback":

@@ -187,14 +187,16 @@ async def voicemail_delete(ctx: ControlContext, args: list[str]):
 SERVICE_MODES = {"day": "day", "night": "night", "auto": None, "crisis": "crisis"}
 
 
-@command("service", "service [day|night|crisis|auto]",
+@command("service", "service [day|night|auto|crisis [until HH:MM|YYYY-MM-DDTHH:MM]]",
          "the offices' service: automatic (hours and holidays), or forced day, night or crisis",
          details="day: every office answers as if open; night: every office is closed (callers hear the\n"
                  "hours and reach the segreteria); crisis (Protezione Civile): every office answers\n"
                  "around the clock and callers hear the crisis announcement first, calls are marked\n"
-                 "'crisis' in their route; auto: back to the hours and holidays.\n"
-                 "Staff phones do the same with the feature codes (*51 day, *52 night, *50 auto).",
-         max_args=1, audited=True)
+                 "'crisis' in their route; with 'until' it ends by itself then (HH:MM is the next such\n"
+                 "time, in the comune's time zone); auto: back to the hours and holidays.\n"
+                 "Emergency calls are never affected. Staff phones do the same with the feature codes\n"
+                 "(*51 day, *52 night, *53 crisis, *50 auto).",
+         max_args=3, audited=True)
 def service(ctx: ControlContext, args: list[str]):
     flows = ctx.daemon.flows
     if flows is None or ctx.daemon.engine is None:
@@ -202,5 +204,34 @@ def service(ctx: ControlContext, args: list[str]):
     if args:
         if args[0] not in SERVICE_MODES:
             raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
-        flows.set_service_mode(SERVICE_MODES[args[0]], by="console")
-    return {"service": flows.service_mode}
+        until = None
+        if len(args) > 1:
+            if args[0] != "crisis" or len(args) != 3 or args[1] != "until":
+                raise CommandError(f"service: usage: {COMMANDS['service'].usage}")
+            until = _crisis_end(ctx, args[2])
+        flows.set_service_mode(SERVICE_MODES[args[0]], by="console", until=until)
+    answer = {"service": flows.service_mode}
+    if getattr(flows, "crisis_until", None) is not None:  # a crisis window: when it ends by itself
+        answer["until"] = flows.crisis_until.isoformat()
+    return answer
+
+
+def _crisis_end(ctx: ControlContext, text: str):
+    """The end of a crisis window: HH:MM (the next such time, local) or YYYY-MM-DDTHH:MM (local)."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(ctx.daemon.settings.comune.timezone)
+    now = ctx.daemon.wall_clock().astimezone(zone)
+    try:
+        if len(text) == 5 and text[2] == ":":
+            at = datetime.combine(now.date(), time.fromisoformat(text), zone)
+            return at if at > now else at + timedelta(days=1)
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"service: until: '{text}' is not a time (HH:MM) or a date and time "
+                           "(YYYY-MM-DDTHH:MM)") from None
+    at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+    if at <= now:
+        raise CommandError(f"service: until: {text} is already past")
+    return at
