@@ -127,3 +127,10 @@ async def citizen_with_operator(s):
     op.off_hook()
     await s.until(lambda: s.station_state("200") == "talking", "the operator talks")
     return citizen, op
+
+
+async def flash_and_dial(s, phone, digits: str):
+    """A flash on ``phone``, then ``digits`` (a transfer target or a feature code)."""
+    await phone.flash()
+    await s.wait(0.5)
+    await phone.dial(digits)

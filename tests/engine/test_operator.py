@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from centralino.hwsim.voices import hears
 
-from .helpers import (CITIZEN, TONE_HZ, citizen_with_operator, config_copy, finished, hear_each_other,
-                      hears_tone_only, listen, play, ring, rings_no_more, tones)
-
-
-async def flash_and_dial(s, phone, digits: str):
-    await phone.flash()
-    await s.wait(0.5)
-    await phone.dial(digits)
+from .helpers import (CITIZEN, TONE_HZ, citizen_with_operator, config_copy, finished, flash_and_dial,
+                      hear_each_other, hears_tone_only, listen, play, ring, rings_no_more, tones)
 
 
 def test_blind_transfer_rings_the_target_and_connects_the_caller(tmp_path):

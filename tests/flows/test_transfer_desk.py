@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.engine.helpers import CITIZEN, citizen_with_operator, config_copy, play, rings_no_more
+from tests.engine.helpers import CITIZEN, citizen_with_operator, config_copy, flash_and_dial, play, rings_no_more
 from tests.flows.voce_helpers import EARS, phrase
 
 
@@ -30,17 +30,11 @@ async def _failed_transfer(s):
     return citizen, op, op.heard(answered)
 
 
-async def _desk_code(s, op, code: str):
-    await op.flash()
-    await s.wait(0.5)
-    await op.dial(code)
-
-
 def test_a_callback_ticket_with_its_subject_from_the_failed_transfer(tmp_path):
     async def story(s):
         citizen, op, in_the_ear = await _failed_transfer(s)
         t0 = s.clock()
-        await _desk_code(s, op, "*422#")
+        await flash_and_dial(s, op, "*422#")
         await s.until(lambda: len(s.finished) == 1, "the caller is told and the call ends", timeout_s=40)
         return in_the_ear, citizen.heard(t0), op.heard(t0)
 
@@ -60,7 +54,7 @@ def test_the_caller_to_the_office_segreteria_or_the_transfer_again(tmp_path):
     async def story(s):
         citizen, op, _ = await _failed_transfer(s)
         t0 = s.clock()
-        await _desk_code(s, op, "*41")
+        await flash_and_dial(s, op, "*41")
         await s.wait(12.0)
         to_segreteria = citizen.heard(t0)
         citizen.hang_up()
@@ -68,7 +62,7 @@ def test_the_caller_to_the_office_segreteria_or_the_transfer_again(tmp_path):
         op.on_hook()
         await s.wait(1.0)
         second, op, _ = await _failed_transfer(s)
-        await _desk_code(s, op, "*43")
+        await flash_and_dial(s, op, "*43")
         await s.wait(0.5)
         op.on_hook()
         target = s.phone("204")
