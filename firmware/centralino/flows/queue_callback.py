@@ -142,7 +142,7 @@ class QueueCallbacks:
                 if outcome:
                     self._done(place, queue)
                     host.bus.publish("callback.completed", place=place.id, office=office.name,
-                                     attempts=place.attempts)
+                                     number=place.number, attempts=place.attempts)
                     break
                 if place.attempts >= office.queue.callback_attempts:
                     self._to_ticket(place, office, "queue_callback")
@@ -225,8 +225,8 @@ class QueueCallbacks:
             return
         place.state = "ticket"
         self.counts["tickets"] += 1
-        host.bus.publish("callback.ticket", place=place.id, office=place.office, reason=reason,
-                         attempts=place.attempts)
+        host.bus.publish("callback.ticket", place=place.id, office=place.office, number=place.number,
+                         reason=reason, attempts=place.attempts)
         if host.records is None or office is None:
             log.error("callback %s for %s: no records store, the request is only in the log (number %s)",
                       place.id, place.office, place.number)
