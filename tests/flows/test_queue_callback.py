@@ -172,3 +172,29 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
 
     result = play(tmp_path, story, config=config)
     assert result["applied"] is True and result["changed"], result
+
+
+def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_path):
+    async def story(s):
+        desk = s.phone("202")
+        desk.off_hook()
+        await s.wait(0.5)
+        a, _ = await _books_callback(s, A)
+        desk.on_hook()
+        await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=30)
+        await s.face.run("bus fxs3 fail")  # the member's SLIC stops answering on SPI
+        await s.until(lambda: not s.station("202")["in_service"], "the port goes out of service", timeout_s=30)
+        waiting = dict(s.daemon.status()["switchboard"]["queue_callbacks"])
+        await s.face.run("bus fxs3 recover")
+        await s.until(lambda: s.station("202")["in_service"], "the port is back", timeout_s=120)
+        await s.until(lambda: desk.ringing, "the member rings again for the callback", timeout_s=120)
+        desk.off_hook()
+        await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
+        desk.on_hook()
+        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
+                      "the callback is done")
+        return waiting, s.tickets.list()
+
+    waiting, tickets = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))
+    assert waiting["waiting"] == 1 and waiting["tickets"] == 0  # still waiting, not lost, no ticket
+    assert tickets == []
