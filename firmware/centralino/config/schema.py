@@ -258,7 +258,8 @@ class Features:
                  for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
                                       ("auto_mode", "*50"), ("crisis_mode", "*53"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
-                                      ("desk_retry", "*43"), ("transfer_queue", "*44"), ("transfer_voicemail", "*45"))}
+                                      ("desk_retry", "*43"), ("transfer_queue", "*44"),
+                                      ("transfer_voicemail", "*45"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
