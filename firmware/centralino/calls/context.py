@@ -88,8 +88,16 @@ class CallContext(_Context):
         return self._call.caller
 
     @property
+    def started_s(self) -> float:
+        """When the caller first called (media clock): their place in an office's queue."""
+        return self._call.started_s
+
+    @property
     def answered(self) -> bool:
-        return self._call.answered_at is not None
+        """Someone talks with the caller now. A held caller the operator hands to a flow (a queue, a
+        segreteria) was answered before, yet waits for a person again."""
+        call = self._call
+        return call.answered_at is not None and None not in call.legs
 
     @property
     def ended(self) -> bool:
@@ -167,7 +175,7 @@ class CallContext(_Context):
             try:
                 return await asyncio.wait_for(asyncio.shield(answered), timeout_s)
             except asyncio.TimeoutError:
-                if call.answered_at is None:
+                if not self.answered:
                     engine.ringer.stop(call)
                 return answered.result() if answered.done() else None
         finally:

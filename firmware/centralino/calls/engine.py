@@ -234,12 +234,16 @@ class Engine:
             self.publish("call.updated", call_id=call.id, **fields)
 
     def mark_answered(self, call: Call, by: str) -> None:
-        if call.answered_at is not None:
+        """Someone answered ``call``. Answered again (after a transfer, in an office's queue the
+        operator put the caller in), the record keeps the first answer; the flow waiting hears it."""
+        first = call.answered_at is None
+        if not first and call.state == "ended":
             return
-        call.answered_at = self.wall_clock()
         call.state = "answered"
-        self.record_update(call, answered_at=call.answered_at)
-        self.publish("call.answered", call_id=call.id, answered_at=call.answered_at, by=by)
+        if first:
+            call.answered_at = self.wall_clock()
+            self.record_update(call, answered_at=call.answered_at)
+            self.publish("call.answered", call_id=call.id, answered_at=call.answered_at, by=by)
         for callback in list(call.on_answered):
             callback(call)
 

@@ -78,11 +78,24 @@ class Transfers:
             held.ringing = list(enquiry.ringing)
             for s in held.ringing:
                 s.call = held
+            self._hunt_on(held, enquiry.plan)
             timer = engine.after(engine.settings.features.transfer_recall_s, lambda: self._recall(held),
                                  owner=held, what="transfer recall")
             self._recalls[held] = (timer, station)
             engine.note("transfer", by=station.number, to=target.number, how="blind")
         return True
+
+    def _hunt_on(self, held, plan) -> None:
+        """A blind transfer to a group's number goes on through the group's members, as the
+        enquiry would have (its own timer went with it)."""
+        engine = self.engine
+        if plan is None or plan.group is None:
+            return
+        held.plan = plan
+        group = engine.groups[plan.group]
+        if group.strategy != "ring_all":
+            plan.next_batch = engine.after(group.member_timeout_s, lambda: engine.ringer.hunt(held), owner=held,
+                                           what="next group member")
 
     def answered(self, call) -> None:
         """Someone answered: a pending recall is off."""
@@ -97,6 +110,9 @@ class Transfers:
         if operator is None or call not in engine.calls:
             return  # answered meanwhile (``answered`` took the recall off), or over
         engine.ringer.stop(call)
+        if call.plan is not None and call.plan.next_batch is not None:
+            call.plan.next_batch.cancel()  # the group's members ring no more
+        call.plan = None
         call.route.append(f"recall:{operator.number}")
         target = call.facts.get("transfer_target", "")
         call.facts["failed_transfer"] = target

@@ -239,9 +239,12 @@ class Features:
     desk_voicemail: str = "*41"  # after a failed blind transfer: the caller to the office's segreteria
     desk_callback: str = "*42"  # ... a callback ticket for the office (then a subject code and #)
     desk_retry: str = "*43"  # ... the transfer once more
+    transfer_queue: str = "*44"  # with a caller on hold, then a number and #: the caller into its office's queue
+    transfer_voicemail: str = "*45"  # ... the caller to its office's segreteria
 
     CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
-             "auto_mode", "crisis_mode", "desk_voicemail", "desk_callback", "desk_retry")  # must differ from each other
+             "auto_mode", "crisis_mode", "desk_voicemail", "desk_callback", "desk_retry",
+             "transfer_queue", "transfer_voicemail")  # must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -255,7 +258,8 @@ class Features:
                  for key, default in (("login", "*61"), ("logout", "*62"), ("voicemail", "*98"),
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
                                       ("auto_mode", "*50"), ("crisis_mode", "*53"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
-                                      ("desk_retry", "*43"))}
+                                      ("desk_retry", "*43"), ("transfer_queue", "*44"),
+                                      ("transfer_voicemail", "*45"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,

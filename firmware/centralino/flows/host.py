@@ -32,7 +32,7 @@ from .speech import Speech
 log = logging.getLogger("centralino.flows")
 
 FLOW_MODULES = ("inbound", "failover", "callback", "station_features", "ticket_sms", "wait_estimate", "transfer_desk",
-                "queue_callback")
+                "queue_callback", "transfer_to_office")
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ class InboundFlow:
         queue = self.host.queue_for(office.name)
         entered = ctx.clock()
         ctx.record(queue_entered_s=entered)
-        queue.join(self.session)
+        queue.join(self.session, arrived_s=ctx.started_s)  # by the first call: a caller the operator
+        # put in the queue (``*44``) goes before those who called after them
         next_announcement = None  # when the caller next hears their position
         greeted = False  # "Vi mettiamo in contatto..." said, or the position already announced
         callbacks = self.host.lookup("queue_callback")
@@ -176,6 +177,7 @@ class InboundFlow:
                     greeted = True
                     next_announcement = ctx.clock() + office.queue.announce_every_s
                     self.session.hold_tone(self.settings.features.hold_tone)
+                    continue  # a member freed while the position was said: ring now, not in 30 s
                 if offers_callback and self.session.keys:
                     if self.session.keys.popleft() == "1" and await self._book_callback(office, queue, entered):
                         raise Finished

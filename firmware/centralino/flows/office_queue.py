@@ -8,6 +8,9 @@ first two callers at once and nobody overtakes.
 A place may be a caller on the line (their flow's session) or a ``VirtualPlace``: a caller who
 asked to be called back keeps their turn without their line (flows/queue_callback.py). A virtual
 place whose callback no member took steps aside for a while: callers on the line pass it then.
+
+A caller who joins with the time they first called (``arrived_s``: a caller the operator puts in
+the queue after talking to them) goes before those already waiting who called later.
 """
 
 from __future__ import annotations
@@ -19,17 +22,26 @@ class OfficeQueue:
         self.waiting: list = []  # sessions, oldest first
         self.ringing: set = set()  # sessions whose call is ringing a member now
         self.aside: set = set()  # virtual places letting the callers on the line pass for now
+        self.arrived: dict = {}  # session -> when its caller first called (media clock), when known
         self.longest_wait_s = 0.0
 
-    def join(self, session) -> None:
-        if session not in self.waiting:
-            self.waiting.append(session)
+    def join(self, session, arrived_s: float | None = None) -> None:
+        """At the back; with ``arrived_s``, before the callers at the back who called later."""
+        if session in self.waiting:
+            return
+        index = len(self.waiting)
+        if arrived_s is not None:
+            self.arrived[session] = arrived_s
+            while index and self.arrived.get(self.waiting[index - 1], arrived_s) > arrived_s:
+                index -= 1
+        self.waiting.insert(index, session)
 
     def leave(self, session) -> None:
         if session in self.waiting:
             self.waiting.remove(session)
         self.ringing.discard(session)
         self.aside.discard(session)
+        self.arrived.pop(session, None)
 
     def replace(self, session, place) -> None:
         """``place`` takes ``session``'s turn (a caller booked a callback from the queue)."""
@@ -38,6 +50,8 @@ class OfficeQueue:
         else:
             self.waiting.append(place)
         self.ringing.discard(session)
+        if session in self.arrived:  # the place keeps the caller's arrival for those joining later
+            self.arrived[place] = self.arrived.pop(session)
 
     def step_aside(self, place) -> None:
         self.aside.add(place)
