@@ -100,6 +100,11 @@ class CallContext(_Context):
         return call.answered_at is not None and None not in call.legs
 
     @property
+    def answered_before(self) -> bool:
+        """A person answered this call once (a caller the operator handed to a flow)."""
+        return self._call.answered_at is not None
+
+    @property
     def ended(self) -> bool:
         return self._call.state == "ended"
 

@@ -145,8 +145,9 @@ class InboundFlow:
         queue = self.host.queue_for(office.name)
         entered = ctx.clock()
         ctx.record(queue_entered_s=entered)
-        queue.join(self.session, arrived_s=ctx.started_s)  # by the first call: a caller the operator
-        # put in the queue (``*44``) goes before those who called after them
+        # a caller the operator puts in the queue (``*44``) takes the place of their first call,
+        # before those who called after them; everyone else queues from now, so nobody overtakes
+        queue.join(self.session, arrived_s=ctx.started_s if ctx.answered_before else entered)
         next_announcement = None  # when the caller next hears their position
         greeted = False  # "Vi mettiamo in contatto..." said, or the position already announced
         callbacks = self.host.lookup("queue_callback")

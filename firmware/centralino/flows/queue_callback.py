@@ -151,7 +151,7 @@ class QueueCallbacks:
                 queue.leave(place)
                 await asyncio.sleep(office.queue.callback_retry_s)
                 place.state = "waiting"
-                queue.join(place)  # from the back: the callers who stayed on the line go first
+                queue.join(place, arrived_s=engine.clock())  # from the back: those who stayed on the line go first
         except asyncio.CancelledError:
             raise
         except Exception:  # this place's fault: it becomes a ticket, the queue goes on
