@@ -43,8 +43,8 @@ class Announcements:
             raise node.key_error("staff", "the list is empty (expected the extensions allowed, e.g. [\"200\"])")
         pin = node.get_str("pin")  # missing: the loader's own error, with the line
         if not re.fullmatch(PIN_PATTERN, pin):
-            raise node.key_error("pin", f"the PIN is not valid: {len(pin)} character(s), "
-                                        f"{'not only digits' if not pin.isdigit() else 'digits'} "
-                                        "(expected 4 to 8 digits, quoted, e.g. pin: \"4821\")")
+            raise node.key_error("pin", f"the PIN is not valid: {len(pin)} character(s)"
+                                        f"{'' if pin.isdigit() else ', not all digits'} "
+                                        "(expected 4 to 8 digits, in quotes so that a leading 0 stays)")
         return cls(staff=tuple(staff), pin=pin, origin=node.origin())
 
