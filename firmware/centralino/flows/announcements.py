@@ -44,6 +44,7 @@ MENU_REPEATS = 2  # the menu said again when no key comes, then the phone hears 
 MAX_RECORDING_S = 120.0
 MIN_RECORDING_S = 0.5  # shorter is a slip of the finger, not a recording
 RECORDING_SILENCE_S = 10.0
+GAP_S = 0.5  # between two announcements
 
 
 def load_config(settings, host):
@@ -72,24 +73,39 @@ class Announcements:
 
     # ------------------------------------------------------------------ callers' side
     def for_callers(self) -> np.ndarray | None:
-        """The avviso's audio while it is on, else None (never a recording not yet accepted)."""
-        return self.shelf.samples(AVVISO) if self.active(AVVISO) else None
+        """Every announcement that is on, in the order of their names, else None (never a
+        recording not yet accepted). The phone records the avviso; a technician may put more
+        files on the shelf and switch them from the console."""
+        try:
+            parts = [audio for name in self.shelf.names() if self.active(name)
+                     and (audio := self.shelf.samples(name)) is not None]
+        except Exception:  # a damaged shelf costs the announcement, never the caller's call
+            log.exception("the announcements cannot be read; callers go straight to the menu")
+            return None
+        if not parts:
+            return None
+        gap = np.zeros(round(GAP_S * SAMPLE_RATE_HZ), dtype=np.int16)
+        return np.concatenate([piece for audio in parts for piece in (gap, audio)][1:])
 
     def active(self, name: str = AVVISO) -> bool:
         """On, accepted and before its end time; an end time that has passed turns it off here."""
         info = self.shelf.info(name)
         if not info.get("enabled"):
             return False
-        until = info.get("until")
-        if until and self._now() >= datetime.fromisoformat(until):
-            self.set_enabled(name, False, by="end time")
+        until = _when(info.get("until"))
+        if until is not None and self._now() >= until:
+            try:
+                self.set_enabled(name, False, by="end time")
+            except ShelfError as err:  # off all the same: the end time is read again next time
+                log.error("%s", err)
             return False
         return self.shelf.path(name).is_file()
 
     def set_enabled(self, name: str, on: bool, by: str) -> dict:
         info = self.shelf.info(name)
         until = info.get("until")
-        if not on or (until and self._now() >= datetime.fromisoformat(until)):
+        ends = _when(until)
+        if not on or ends is None or self._now() >= ends:
             until = None  # an end time belongs to one period on
         entry = self.shelf.update(name, enabled=on, until=until)
         self._changed(name, by, enabled=on)
@@ -108,18 +124,25 @@ class Announcements:
         self._arm_end()
 
     def _arm_end(self) -> None:
-        """A timer at the avviso's end time, so it turns off even when nobody calls."""
+        """A timer at the first end time, so announcements turn off even when nobody calls."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        info = self.shelf.info(AVVISO)
-        if not (info.get("enabled") and info.get("until")):
+        ends = [end for info in self.shelf.metadata().values()
+                if isinstance(info, dict) and info.get("enabled") and (end := _when(info.get("until")))]
+        if not ends:
             return
-        delay_s = max(0.0, (datetime.fromisoformat(info["until"]) - self._now()).total_seconds())
+        delay_s = max(0.0, (min(ends) - self._now()).total_seconds())
         try:
-            self._timer = asyncio.get_running_loop().call_later(delay_s, self.active, AVVISO)
-        except RuntimeError:  # no loop (a configuration check): the check at each call serves
+            self._timer = asyncio.get_running_loop().call_later(delay_s, self._ended)
+        except RuntimeError:  # no loop (a configuration check): the check at each read serves
             pass
+
+    def _ended(self) -> None:
+        self._timer = None
+        for name in self.shelf.names():
+            self.active(name)  # turns off what has passed its end time
+        self._arm_end()
 
     def start(self, engine) -> None:
         self._arm_end()
@@ -310,6 +333,18 @@ class Announcements:
             elif key == "3":
                 return "again"
         return None
+
+
+def _when(text) -> datetime | None:
+    """A stored end time, None when there is none (or a hand-edited file holds no time)."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(str(text))
+    except ValueError:
+        log.error("announcements: the end time %r is not a time; it is ignored", text)
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def parse_hhmm(keyed: str) -> time | None:
