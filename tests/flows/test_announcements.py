@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from centralino.cli.console import format_result
 from centralino.config.schema import load_settings
 from centralino.flows.recordings import RecordingShelf
 from centralino.flows.sentences import recording_dialog
@@ -97,6 +97,7 @@ def test_an_avviso_recorded_by_phone_is_heard_before_the_menu_until_its_end_time
         phone.on_hook()
         await s.wait(1.0)
         answers["listed"] = (await client.ask("announcements"))["result"]
+        answers["status_text"] = format_result(["status"], (await client.ask("status"))["result"])
         answers["status_on"] = (await client.ask("status"))["result"]["switchboard"]["avviso"]
         during = await _citizen_hears(s, "3331234567")
         await s.wait(300.0)  # past 09:05: the avviso turns itself off
@@ -115,6 +116,9 @@ def test_an_avviso_recorded_by_phone_is_heard_before_the_menu_until_its_end_time
     assert row["until"] == "2026-11-24T09:05+01:00" and 2.0 <= row["seconds"] <= 4.5
     assert row["recorded_at"].startswith("2026-11-24T09:00") and not row["pending"]
     assert answers["status_on"] == {"enabled": True, "until": "2026-11-24T09:05+01:00", "recorded": True}
+    assert "avviso    on until 2026-11-24T09:05+01:00" in answers["status_text"]
+    table = format_result(["announcements"], answers["listed"]).splitlines()
+    assert table[1].split()[:6] == ["1", "avviso", "on", "24/11", "09:05", STAFF]
     assert _avviso_then_menu(during, voice_hz) == (True, True)
     assert answers["status_ended"] == {"enabled": False, "until": None, "recorded": True}
     assert not hears(ended[:round(2.5 * SAMPLE_RATE_HZ)], voice_hz, min_share=0.1) and EARS.heard(ended, MENU[0])

@@ -224,7 +224,7 @@ def _format_announcements(r: dict) -> list[str]:
         length = f"{a['seconds']:>5.1f}s" if a["seconds"] is not None else "     ?"
         out.append(f"{a['index']:>3}  {a['name'][:20]:<20}  {state:<5}  {_local(a['until'], zone):<11}  "
                    f"{(a['recorded_by'] or '-')[:6]:<6}  {_local(a['recorded_at'], zone):<11}  {length}"
-                   + ("  (new one waiting)" if a.get("pending") else ""))
+                   + ("  +new" if a.get("pending") else ""))
     return out
 
 
