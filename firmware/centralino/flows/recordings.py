@@ -98,6 +98,7 @@ class RecordingShelf:
 
     def _replace(self, name: str, entry: dict) -> dict:
         data = self.metadata()
+        self._keep_damaged()
         data[name] = entry
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
@@ -106,6 +107,16 @@ class RecordingShelf:
         except OSError as err:
             raise ShelfError(f"{self.folder / METADATA_NAME}: cannot write: {err.strerror or err}") from None
         return entry
+
+    def _keep_damaged(self) -> None:
+        """A metadata file that cannot be parsed is moved aside, not overwritten (nothing is lost)."""
+        path = self.folder / METADATA_NAME
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if path.is_file():
+                os.replace(path, path.with_name(f"{METADATA_NAME}.damaged"))
+                log.error("%s could not be read: moved aside to %s.damaged", path, METADATA_NAME)
 
     # -- audio
     def samples(self, name: str, pending: bool = False) -> np.ndarray | None:
