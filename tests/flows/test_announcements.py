@@ -84,6 +84,7 @@ def test_an_avviso_recorded_by_phone_is_heard_before_the_menu_until_its_end_time
     async def story(s, client, ctx):
         answers = {"empty": (await client.ask("announcements"))["result"],
                    "on_unrecorded": await client.ask("announcements on")}
+        t0 = s.clock()
         phone = await _staff_menu(s)
         await _record(s, phone)
         await phone.dial("2")  # accept
@@ -94,6 +95,8 @@ def test_an_avviso_recorded_by_phone_is_heard_before_the_menu_until_its_end_time
         await s.wait(1.0)
         await phone.dial("0905")  # ... 09:05 today
         await s.wait(4.0)
+        answers["staff_heard"] = phone.heard(t0)
+        answers["failed"] = [e for e in s.log if e[1] == "feature-failed"]
         phone.on_hook()
         await s.wait(1.0)
         answers["listed"] = (await client.ask("announcements"))["result"]
@@ -110,6 +113,10 @@ def test_an_avviso_recorded_by_phone_is_heard_before_the_menu_until_its_end_time
 
     answers, voice_hz, during, ended = control_session(tmp_path, story, config=config)
     assert answers["empty"]["announcements"] == []
+    staff_heard = answers["staff_heard"]
+    assert not answers["failed"]  # the prompts keyed through are cut short; these play whole:
+    assert EARS.sequence(staff_heard, [recording_dialog(w) for w in ("speak", "accepted", "on")])
+    assert EARS.heard(staff_heard, recording_dialog("end_set"))
     assert "none is recorded yet" in answers["on_unrecorded"]["error"]
     [row] = answers["listed"]["announcements"]
     assert (row["name"], row["enabled"], row["recorded_by"]) == ("avviso", True, STAFF)
