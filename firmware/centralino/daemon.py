@@ -131,6 +131,7 @@ class Daemon:
         await asyncio.to_thread(_render_sentences, settings)  # synthesis off the loop: calls go on meanwhile
         flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
         flows.queues = old.queues  # callers waiting for an office keep their places
+        flows.take_over(old)  # and so do the callbacks booked from a queue
         flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
         if old.crisis_active():  # and so does a crisis, with the end of its window
             flows.crisis, flows.crisis_until = True, old.crisis_until

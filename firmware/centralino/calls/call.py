@@ -18,8 +18,8 @@ from .causes import Cause, disposition_for
 
 # what a flow may tell the record of a call it serves; queue_entered_s (media clock) makes the
 # engine count an unanswered caller's queued_s up to the end of the call
-FACTS = ("office", "queued_s", "overflowed", "outcome", "ticket_id", "queue_entered_s")
-PUBLISHED_FACTS = ("office", "queued_s", "overflowed", "ticket_id")
+FACTS = ("office", "queued_s", "overflowed", "outcome", "ticket_id", "queue_entered_s", "callback_id")
+PUBLISHED_FACTS = ("office", "queued_s", "overflowed", "ticket_id", "callback_id")
 
 
 @dataclass(eq=False)

@@ -7,7 +7,8 @@ per conversation:
 - ``ringing.Ringer``: ringing stations by a group's strategy, answering, ring timeouts;
 - ``transfer.Transfers``: hold, enquiry, blind and attended transfer, recall;
 - ``outside.OutsideCalls``: calls out on a line, and ``emergency.EmergencyRouter`` for 112;
-- ``line_calls.LineCalls``: calls that arrive on a line, handed to a destination or a flow.
+- ``line_calls.LineCalls``: calls that arrive on a line, handed to a destination or a flow;
+- ``offers.StationOffers``: the switchboard rings a staff phone for itself (a callback from a queue).
 
 The engine publishes what happens on the event bus (``call.started``, ``call.answered``,
 ``call.ended``, ``port.faulty``...): records, LEDs, console and web listen there; none of them is
@@ -37,6 +38,7 @@ from .causes import Cause
 from .dialplan import Dialplan
 from .groups import ResponseGroup
 from .line_calls import LineCalls, LineRoute
+from .offers import StationOffers
 from .outside import OutsideCalls
 from .ringing import Ringer
 from .station import Station
@@ -66,6 +68,7 @@ class Engine:
         self.outside = OutsideCalls(self)
         self.desk = StationDesk(self)
         self.line_calls = LineCalls(self)
+        self.offers = StationOffers(self)
         for channel in channels.values():
             channel.listener = self.on_event
 

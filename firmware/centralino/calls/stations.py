@@ -42,6 +42,8 @@ class StationDesk:
     def off_hook(self, station) -> None:
         if station.state == "ringing" and station.call is not None:
             self.engine.ringer.answer(station.call, station)
+        elif station.state == "ringing" and self.engine.offers.answered(station):
+            return  # the switchboard rang it for a callback: the callback's flow goes on
         elif station.state == "idle":
             self.start_dialling(station)
 

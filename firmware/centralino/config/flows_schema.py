@@ -75,12 +75,18 @@ class QueueRules:
     max_wait_s: float
     announce_every_s: float
     overflow: Destination | None  # None: the switchboard's overflow office
+    callback: bool = False  # callers hear "Premere 1 per essere richiamati senza perdere il turno"
+    callback_attempts: int = 3  # calls to the citizen before the request becomes a ticket
+    callback_retry_s: float = 300.0  # between two of them
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "QueueRules":
         return cls(max_wait_s=node.get_float("max_wait_s", 180.0, minval=10.0, maxval=3600.0),
                    announce_every_s=node.get_float("announce_every_s", 30.0, minval=10.0, maxval=600.0),
-                   overflow=_destination(node, "overflow"))
+                   overflow=_destination(node, "overflow"),
+                   callback=node.get_bool("callback", False),
+                   callback_attempts=node.get_int("callback_attempts", 3, minval=1, maxval=10),
+                   callback_retry_s=node.get_float("callback_retry_s", 300.0, minval=30.0, maxval=86400.0))
 
 
 class FixedHours(OfficeHours):

@@ -91,7 +91,7 @@ async def offer_callback(flow, office, reason: str) -> bool:
     if key != "1":
         ctx.step("callback-declined")
         return False
-    number = await _confirmed_number(session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller) else "")
+    number = await confirmed_number(session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller) else "")
     if not number:
         ctx.step("callback-no-number")
         return False
@@ -117,7 +117,7 @@ async def offer_callback(flow, office, reason: str) -> bool:
     return True
 
 
-async def _confirmed_number(session, number: str) -> str:
+async def confirmed_number(session, number: str) -> str:
     """The number to call back, read back to the caller: 1 confirms (so does silence), 2 corrects
     it (the caller keys another). "" when no valid number was given after ``NUMBER_TRIES``."""
     tries = 0

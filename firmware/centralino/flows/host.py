@@ -32,7 +32,7 @@ from .speech import Speech
 log = logging.getLogger("centralino.flows")
 
 FLOW_MODULES = ("inbound", "failover", "callback", "station_features", "ticket_sms", "wait_estimate", "transfer_desk",
-                "announcements")
+                "queue_callback", "announcements")
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,14 @@ class FlowHost:
             if start is not None:
                 self._started.append(module)
                 start(engine)
+
+    def take_over(self, old: "FlowHost") -> None:
+        """``config reload``: modules with work in progress (``hand_over``) pass it to this host's."""
+        for name, module in old.modules.items():
+            hand_over = getattr(module, "hand_over", None)
+            newer = self.modules.get(name)
+            if hand_over is not None and newer is not None:
+                hand_over(newer)
 
     async def stop(self) -> None:
         for module in self._started:

@@ -18,7 +18,7 @@ import logging
 from centralino.config.flows_schema import Destination
 from centralino.flows import sentences
 
-from .callback import offer_callback
+from .callback import NUMBER, confirmed_number, offer_callback
 from .segreteria import leave_voicemail
 from .voce_guida import run_menu
 
@@ -153,6 +153,8 @@ class InboundFlow:
         queue.join(self.session)
         next_announcement = None  # when the caller next hears their position
         greeted = False  # "Vi mettiamo in contatto..." said, or the position already announced
+        callbacks = self.host.lookup("queue_callback")
+        offers_callback = callbacks is not None and callbacks.offered(office)
         try:
             while True:
                 free = group.free_members()
@@ -175,25 +177,66 @@ class InboundFlow:
                     return await self._overflow(office)
                 if next_announcement is None or ctx.clock() >= next_announcement:
                     first = next_announcement is None
-                    await self._announce_position(queue, first)
+                    await self._announce_position(queue, first, offers_callback)
                     greeted = True
                     next_announcement = ctx.clock() + office.queue.announce_every_s
                     self.session.hold_tone(self.settings.features.hold_tone)
+                if offers_callback and self.session.keys:
+                    if self.session.keys.popleft() == "1" and await self._book_callback(office, queue, entered):
+                        raise Finished
+                    self.session.forget_keys()
+                    self.session.hold_tone(self.settings.features.hold_tone)
+                    continue
                 # until a member is free, the next announcement or the longest wait, whichever first
                 wake = min(next_announcement, entered + office.queue.max_wait_s) - ctx.clock()
-                await ctx.wait_for_change(max(0.02, wake))
+                await self._wait_in_queue(max(0.02, wake), offers_callback)
         finally:
             queue.leave(self.session)
             queue.longest_wait_s = max(queue.longest_wait_s, ctx.clock() - entered)
 
-    async def _announce_position(self, queue, first: bool) -> None:
+    async def _announce_position(self, queue, first: bool, offers_callback: bool = False) -> None:
         ahead = queue.ahead_of(self.session)
         self.positions_announced.append(ahead)
         estimates = self.host.lookup("wait_estimate")
         wait_s = estimates.estimate(queue.office, ahead) if estimates is not None else None
         self.ctx.note("queue-position", call=self.ctx.call_id[:8], office=queue.office, ahead=ahead,
                       ewt_s=None if wait_s is None else round(wait_s, 1))
-        await self.session.say(*sentences.queue_announcement(ahead, first, wait_s), barge_in=False)
+        said = sentences.queue_announcement(ahead, first, wait_s)
+        if offers_callback:  # the caller may press 1 while it is said
+            await self.session.say(*said, sentences.queue_callback_offer(), barge_in=True)
+        else:
+            await self.session.say(*said, barge_in=False)
+
+    async def _wait_in_queue(self, timeout_s: float, keys: bool) -> None:
+        """Until a station changes, ``timeout_s``, or (when the caller may book a callback) a key."""
+        if not keys:
+            await self.ctx.wait_for_change(timeout_s)
+            return
+        waits = {asyncio.ensure_future(self.ctx.wait_for_change(timeout_s)),
+                 asyncio.ensure_future(self.session.key_pressed())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    async def _book_callback(self, office, queue, entered: float) -> bool:
+        """1 in the queue: the caller confirms the number and hangs up; their turn stays as a
+        virtual place (flows/queue_callback.py). False when no number was confirmed."""
+        ctx = self.ctx
+        number = await confirmed_number(self.session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller)
+                                         else "")
+        if not number:
+            ctx.step("callback-no-number")
+            return False
+        place = self.host.lookup("queue_callback").book(office, queue, self.session, number, ctx.call_id,
+                                                         ">".join(self.menu_path))
+        ctx.step(f"queue-callback:{place.id}")
+        ctx.record(outcome="callback", queued_s=round(ctx.clock() - entered, 3))
+        ctx.note("queue-callback", call=ctx.call_id[:8], office=office.name, place=place.id, number=number)
+        await self.session.say(sentences.queue_callback_booked(), barge_in=False)
+        ctx.hang_up()
+        return True
 
     async def _overflow(self, office) -> Destination | None:
         self.ctx.record(overflowed=True)

@@ -30,6 +30,8 @@ REASON_TEXTS = {
     "closed": "l'ufficio era chiuso",
     "requested": "il cittadino ha chiesto di essere richiamato",
     "transfer_failed": "l'operatore non ha potuto trasferire la chiamata",
+    "queue_callback": "il cittadino ha chiesto di essere richiamato dalla coda, ma non ha risposto alle richiamate",
+    "stopped": "il cittadino ha chiesto di essere richiamato dalla coda; il centralino si è fermato prima",
 }
 UNKNOWN_CALLER = "numero non disponibile"
 WAV_MIMETYPE = "audio/wav"

@@ -219,6 +219,23 @@ def number_invalid() -> Sentence:
     return sentence("Il numero non è valido.", where="callback")
 
 
+# ---------------------------------------------------------------------------------- callback from the queue
+def queue_callback_offer() -> Sentence:
+    return sentence("Premere 1 per essere richiamati senza perdere il turno.", where="queue")
+
+
+def queue_callback_booked() -> Sentence:
+    return sentence("La richiameremo quando sarà il suo turno. Arrivederci.", where="queue")
+
+
+def queue_callback_for_operator(settings, office) -> Sentence:
+    """What a member hears on answering a callback from the queue, before the number's digits."""
+    named = name_part(settings, office)
+    if named.recording:
+        return sentence("Richiamata dalla coda per", named, "Il numero da richiamare è", where="callback")
+    return sentence(f"Richiamata dalla coda per {named.text}. Il numero da richiamare è", where="callback")
+
+
 def crisis_announcement(settings) -> Sentence:
     """Said first to every caller while the crisis service is on (``service crisis``)."""
     from centralino.config.names import articled
@@ -275,6 +292,8 @@ def book(settings) -> list[Sentence]:
         out += menu_sentences(settings, menu)
     for office in settings.offices:
         out.append(transfer(settings, office))
+        if office.queue.callback:
+            out.append(queue_callback_for_operator(settings, office))
         if not _always(office):
             out += closed_sentences(settings, office)
     if settings.offices:
@@ -283,6 +302,8 @@ def book(settings) -> list[Sentence]:
         out += [expected_wait(s) for s in EXPECTED_WAITS_S]
         out += [nobody_answers(), callback_offer(), callback_ask_number(), callback_number_is(),
                 callback_confirm_or_correct(), callback_booked(), number_invalid()]
+        if any(o.queue.callback for o in settings.offices):
+            out += [queue_callback_offer(), queue_callback_booked()]
     if getattr(settings, "announcements", None) is not None and settings.announcements.staff:
         out += [recording_dialog(which) for which in RECORDING_DIALOG]
     seen: set[tuple] = set()

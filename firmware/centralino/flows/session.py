@@ -117,6 +117,11 @@ class Session:
             await self._wait(left)
         return self.keys.popleft()
 
+    async def key_pressed(self) -> None:
+        """Until a key is pressed (or one already waits); it stays queued."""
+        while not self.keys:
+            await self._wait(None)
+
     async def get_number(self, max_digits: int, timeout_s: float, end_key: str = "#") -> str:
         """Keys up to ``end_key``, ``max_digits`` or a pause of ``timeout_s``."""
         number = ""

@@ -33,7 +33,7 @@ from .store import Store
 
 log = logging.getLogger("centralino.records")
 
-REASONS = ("no_answer", "busy", "closed", "requested", "transfer_failed")
+REASONS = ("no_answer", "busy", "closed", "requested", "transfer_failed", "queue_callback", "stopped")
 STATUSES = ("open", "in_progress", "waiting", "closed")
 STATE_WORDS = {"new": "open", "in_charge": "in_progress", "in-charge": "in_progress", "taken": "in_progress"}
 OUTCOMES = ("resolved", "called_back", "not_reached", "withdrawn", "not_competent")

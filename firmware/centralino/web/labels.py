@@ -22,7 +22,9 @@ TICKET_STATES = {"open": "aperta", "in_progress": "presa in carico", "waiting": 
 TICKET_BADGES = {"open": "bg-danger", "in_progress": "bg-warning text-dark", "waiting": "bg-secondary",
                  "closed": "bg-success"}
 TICKET_REASONS = {"no_answer": "nessuna risposta", "busy": "ufficio occupato", "closed": "ufficio chiuso",
-                  "requested": "richiesta dal cittadino", "transfer_failed": "trasferimento non riuscito"}
+                  "requested": "richiesta dal cittadino", "transfer_failed": "trasferimento non riuscito",
+                  "queue_callback": "richiamata dalla coda senza risposta",
+                  "stopped": "richiamata dalla coda interrotta dall'arresto"}
 HISTORY = {"opened": "aperta", "taken": "presa in carico", "closed": "chiusa", "waiting": "in attesa",
            "resumed": "ripresa", "reopened": "riaperta", "sms": "SMS", "migrated": "importata"}
 STATION_STATES = {"free": "libero", "busy": "occupato", "away": "assente", "fault": "guasto", "idle": "libero",
