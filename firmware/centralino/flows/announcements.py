@@ -265,10 +265,13 @@ class Announcements:
 
     async def _prompt(self, ctx, session) -> None:
         names = self.prompts.names() if self.prompts is not None else []
+        if not names:  # no switchboard.prompts folder, or nothing in it
+            await session.say(dialog("refused"), barge_in=False)
+            return
         session.forget_keys()
         await session.say(dialog("ask_prompt"))
         keyed = await session.get_number(3, KEY_TIMEOUT_S)
-        if not names or not keyed.isdigit() or not 1 <= int(keyed) <= len(names):
+        if not keyed.isdigit() or not 1 <= int(keyed) <= len(names):
             await session.say("numero_non_valido", barge_in=False)
             return
         name = names[int(keyed) - 1]
