@@ -260,3 +260,12 @@ def test_bad_announcement_settings_name_the_file_line_and_key_and_never_echo_the
     assert "3 character(s) (expected 4 to 8 digits" in short_pin and "not all digits" in bad_pin
     assert "announcements.staff[0]: '999' is not an extension number" in unknown
     assert "features.announcements: *61 is already the code for login" in same_code
+
+
+def test_an_end_time_is_four_digits_of_a_real_time():
+    from datetime import time
+
+    from centralino.flows.announcements import parse_hhmm
+
+    assert parse_hhmm("1830") == time(18, 30) and parse_hhmm("0005") == time(0, 5)
+    assert [parse_hhmm(k) for k in ("", "930", "2460", "1875", "18300", "18*0")] == [None] * 6
