@@ -210,6 +210,7 @@ def test_a_backup_holds_the_database_the_configuration_and_the_recordings(tmp_pa
     async def story(s, client, ctx):
         _record(s.records, "b1", s.wall_clock(), "anagrafe", "3330000001", "answered")
         s.voicemail.save("c1", "anagrafe", "3331234567", s.wall_clock(), samples)
+        _avviso(s)
         before = await client.ask("backup read", "0")
         started = await client.ask("backup create")
         ctx._backup_job.wait(30)
@@ -230,6 +231,7 @@ def test_a_backup_holds_the_database_the_configuration_and_the_recordings(tmp_pa
         copy = tmp_path / "restored.db"
         copy.write_bytes(tar.extractfile("centralino.db").read())
     assert "config/comune.yaml" in names and any(n.startswith("voicemail/anagrafe/") for n in names)
+    assert "announcements/avviso.wav" in names and "announcements/recordings.json" in names
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT caller FROM calls WHERE call_id = 'b1'").fetchone() == ("3330000001",)
 
@@ -284,6 +286,7 @@ def test_a_backup_is_restored_at_the_next_start_and_a_bad_one_is_refused(tmp_pat
     async def story(s, client, ctx):
         _record(s.records, "kept", s.wall_clock(), "anagrafe", "3330000009", "answered")
         s.voicemail.save("c1", "anagrafe", "3331234567", s.wall_clock(), np.zeros(800, dtype=np.int16))
+        _avviso(s)
         await client.ask("backup create")
         ctx._backup_job.wait(30)
         backup = ctx._backup_job.archive.read_bytes()
@@ -310,7 +313,18 @@ def test_a_backup_is_restored_at_the_next_start_and_a_bad_one_is_refused(tmp_pat
     before = database.parent / "backups" / "before-restore" / "centralino.db"
     with sqlite3.connect(before) as db:
         assert db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 2, "the replaced data is kept"
+    assert (database.parent / "announcements" / "avviso.wav").is_file()  # the avviso comes back too
+    assert (database.parent / "backups" / "before-restore" / "announcements" / "avviso.wav").is_file()
     assert apply_staged(database, config) is None, "applied once"
+
+
+def _avviso(s) -> None:
+    """An avviso recorded by phone (flows/announcements.py), as its files hold it."""
+    from centralino.flows.recordings import RecordingShelf
+
+    shelf = RecordingShelf(s.data_dir / "announcements")
+    shelf.write_pending("avviso", np.full(800, 1000, dtype=np.int16), "202", s.wall_clock().isoformat())
+    shelf.accept("avviso")
 
 
 async def _settle(s, ctx):

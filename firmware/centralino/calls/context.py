@@ -43,6 +43,10 @@ class _Context:
     def play(self, source) -> None:
         self.channel.play(source)
 
+    def tap(self, callback) -> None:
+        """Who hears what the party says (the segreteria's or a staff phone's recorder); None stops it."""
+        self.channel.tap = callback
+
     def note(self, kind: str, **details) -> None:
         self._engine.note(kind, **details)
 
@@ -150,10 +154,6 @@ class CallContext(_Context):
     def key(self, digit: str) -> None:
         if self._on_key is not None:
             self._on_key(digit)
-
-    def tap(self, callback) -> None:
-        """Who hears what the caller says (the segreteria's recorder); None stops it."""
-        self.channel.tap = callback
 
     def switchboard_busy(self) -> bool:
         """Every phone that could answer is busy with another call."""

@@ -123,6 +123,10 @@ def _format_status(r: dict) -> list[str]:
     if r.get("config"):
         out.append(f"config    {r['config']}" + ("  (a reloaded file waits for restart)"
                                                  if r.get("config_pending_restart") else ""))
+    avviso = sb.get("avviso")  # issue 15: the announcement recorded by phone
+    if avviso:
+        out.append("avviso    " + ("on" + (f" until {avviso['until']}" if avviso.get("until") else "")
+                                   if avviso["enabled"] else "off"))
     lifeline = r.get("lifeline")  # issue 18: the lifeline relay (ops/lifeline.py)
     if lifeline:
         out.append(f"lifeline  relay {lifeline['relay']}: {lifeline['reason']}")
@@ -207,6 +211,23 @@ def _format_voicemail(r: dict) -> list[str]:
     return out
 
 
+def _format_announcements(r: dict) -> list[str]:
+    rows = r.get("announcements", r.get("prompts"))
+    if rows is None:
+        return _format_mapping(r)
+    if not rows:
+        return ["none recorded" + (f" (record one by phone with {r['code']})" if r.get("code") else "")]
+    zone = r["timezone"]
+    out = [f"{'N':>3}  {'name':<20}  {'state':<5}  {'until':<11}  {'by':<6}  {'recorded':<11}  {'length':>6}"]
+    for a in rows:
+        state = "-" if a["enabled"] is None else ("on" if a["enabled"] else "off")
+        length = f"{a['seconds']:>5.1f}s" if a["seconds"] is not None else "     ?"
+        out.append(f"{a['index']:>3}  {a['name'][:20]:<20}  {state:<5}  {_local(a['until'], zone):<11}  "
+                   f"{(a['recorded_by'] or '-')[:6]:<6}  {_local(a['recorded_at'], zone):<11}  {length}"
+                   + ("  +new" if a.get("pending") else ""))
+    return out
+
+
 def _format_help(r: dict) -> list[str]:
     if "help" in r:
         return r["help"].splitlines()
@@ -227,8 +248,8 @@ def _format_mapping(r) -> list[str]:
 
 FORMATTERS = {"status": _format_status, "lines": _format_lines, "calls": _format_calls, "cdr": _format_cdr,
               "help": _format_help, "tickets": _format_tickets, "ticket": _format_tickets,
-              "voicemail": _format_voicemail}
-TABLES = ("lines", "calls", "cdr", "tickets", "voicemail")  # a table row is cut at the edge; any other line is folded
+              "voicemail": _format_voicemail, "announcements": _format_announcements}
+TABLES = ("lines", "calls", "cdr", "tickets", "voicemail", "announcements")  # a table row is cut at the edge; any other line is folded
 
 
 def format_result(words: list[str], result) -> str:

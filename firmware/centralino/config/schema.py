@@ -26,6 +26,7 @@ from .yaml_reader import MAX_VALUES
 from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
 from .tickets_schema import Tickets
+from .announcements_schema import Announcements
 from .board_schema import GPIO_MAX, Board, Port, check_board_settings  # noqa: F401 (re-exported)
 
 NUMBER = r"[0-9]{2,6}"
@@ -241,10 +242,11 @@ class Features:
     desk_retry: str = "*43"  # ... the transfer once more
     transfer_queue: str = "*44"  # with a caller on hold, then a number and #: the caller into its office's queue
     transfer_voicemail: str = "*45"  # ... the caller to its office's segreteria
+    announcements: str = "*55"  # record the avviso and the comune's prompts (config/announcements_schema.py)
 
     CODES = ("pickup", "login", "logout", "voicemail", "next_callback", "day_mode", "night_mode",
              "auto_mode", "crisis_mode", "desk_voicemail", "desk_callback", "desk_retry",
-             "transfer_queue", "transfer_voicemail")  # must differ from each other
+             "transfer_queue", "transfer_voicemail", "announcements")  # must differ from each other
 
     @classmethod
     def from_node(cls, node: ConfigNode) -> "Features":
@@ -259,7 +261,7 @@ class Features:
                                       ("next_callback", "*97"), ("day_mode", "*51"), ("night_mode", "*52"),
                                       ("auto_mode", "*50"), ("crisis_mode", "*53"), ("desk_voicemail", "*41"), ("desk_callback", "*42"),
                                       ("desk_retry", "*43"), ("transfer_queue", "*44"),
-                                      ("transfer_voicemail", "*45"))}
+                                      ("transfer_voicemail", "*45"), ("announcements", "*55"))}
         return cls(**codes, pickup=node.get_str("pickup", "*8", pattern=FEATURE_CODE, expected="* or # and 1-3 digits"),
                    transfer_recall_s=node.get_float("transfer_recall_s", 30.0, minval=5, maxval=300),
                    ring_timeout_s=node.get_float("ring_timeout_s", 60.0, minval=5, maxval=600), hold_tone=hold,
@@ -373,6 +375,7 @@ class Settings:
     mail: Mail | None = None
     origin: Origin = _origin()  # the top level: where the sections' keys are
     tickets: Tickets = Tickets()  # the citizen's SMS (config/tickets_schema.py)
+    announcements: Announcements = Announcements()  # who records by phone (config/announcements_schema.py)
 
     def office(self, name: str) -> Office | None:
         return next((o for o in self.offices if o.name == name), None)
@@ -423,7 +426,8 @@ def load_settings(path, max_values: int = MAX_VALUES) -> Settings:
         rules=SwitchboardRules.from_node(root.get_section("switchboard", {})),
         mail=Mail.from_node(root.get_section("mail")) if root.has("mail") else None,
         sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None, origin=root.origin(),
-        tickets=Tickets.from_node(root.get_section("tickets", None)))
+        tickets=Tickets.from_node(root.get_section("tickets", None)),
+        announcements=Announcements.from_node(root.get_section("announcements", None)))
     calendar = calendar_from_node(root.get_section("calendar", None))  # checked now, copied per use
     settings = dataclasses.replace(settings, calendar_node=lambda: dataclasses.replace(
         calendar, closures=list(calendar.closures), _cache={}))
@@ -441,6 +445,7 @@ def _cross_check(s: Settings) -> Settings:
     _check_groups(s, numbers)
     _check_lines(s)
     _check_features(s)
+    _check_announcements(s)
     check_flows(s)
     check_sip(s)
     check_path_out(s)
@@ -525,6 +530,16 @@ def _check_features(s: Settings) -> None:
         if code in seen:
             raise s.features.origin.error(key, f"{code} is already the code for {seen[code]}")
         seen[code] = key
+
+
+def _check_announcements(s: Settings) -> None:
+    origin = s.announcements.origin
+    for i, number in enumerate(s.announcements.staff):
+        if s.extension(number) is None:
+            line = origin.key_lines.get("staff", origin.line)
+            raise ConfigError(origin.path, line, f"announcements.staff[{i}]",
+                              f"'{number}' is not an extension number "
+                              f"(expected one of {', '.join(e.number for e in s.extensions)})")
 
 
 def _resolve_operator(s: Settings) -> Dialplan:

@@ -32,7 +32,7 @@ from .speech import Speech
 log = logging.getLogger("centralino.flows")
 
 FLOW_MODULES = ("inbound", "failover", "callback", "station_features", "ticket_sms", "wait_estimate", "transfer_desk",
-                "queue_callback", "transfer_to_office")
+                "queue_callback", "transfer_to_office", "announcements")
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ class FlowHost:
             log.error("feature %s has no flow", feature)
             session.hold_tone("it:congestion")
             return
+        ctx.tap(session.heard)  # a staff phone records the avviso (flows/announcements.py)
         ctx.run(self._guarded_feature(run, ctx, session, feature),
                 name=f"feature-{feature}-{ctx.station.number}")
 
@@ -166,6 +167,8 @@ class FlowHost:
             log.exception("feature %s on %s failed", feature, ctx.station.number)
             ctx.note("feature-failed", ext=ctx.station.number, feature=feature)
             session.hold_tone("it:congestion")
+        finally:
+            ctx.tap(None)
 
     # ------------------------------------------------------------------ shared services
     def queue_for(self, office: str):

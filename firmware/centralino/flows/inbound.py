@@ -63,6 +63,11 @@ class InboundFlow:
             if self.host.crisis_active():  # marked in the call's route, announced first
                 self.ctx.step("crisis")
                 await self.session.say(sentences.crisis_announcement(self.settings), barge_in=False)
+            avviso = self.host.lookup("announcements")  # flows/announcements.py: recorded by phone
+            audio = avviso.for_callers() if avviso is not None else None
+            if audio is not None:
+                self.ctx.step("avviso")
+                await self.session.play(audio, barge_in=False, name="avviso")
             destination = self._first_destination()
             for _ in range(MAX_HOPS):
                 destination = await self._follow(destination)

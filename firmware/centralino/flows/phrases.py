@@ -188,6 +188,14 @@ class PhraseLibrary:
         return [Entry(p.stem, p.stem.replace("_", " "), 0) for p in sorted(comune.glob("*.wav"))
                 if p.stem not in known and KEY_PATTERN.fullmatch(p.stem)]
 
+    def reload(self, path: str | Path) -> None:
+        """Read again the key that ``path`` (a comune's recording) says, if it is one of ours."""
+        path = Path(path)
+        if self.sources.get(path.stem) == path:
+            samples = read_wav(path)
+            samples.setflags(write=False)
+            self._samples[path.stem] = samples
+
     def keys_for(self, words: list[str]) -> list[str]:
         return self.vocabulary.keys_for(words)
 

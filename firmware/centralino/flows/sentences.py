@@ -253,6 +253,31 @@ def _of(articled_name: str) -> str:
     return "di " + articled_name
 
 
+# ------------------------------------------------------------- recording by phone (staff, issue 15)
+# What a staff phone hears after the announcements' feature code: short, Lei, one sentence each.
+RECORDING_DIALOG = {
+    "pin": "Digiti il PIN, poi cancelletto.",
+    "pin_wrong": "PIN errato.",
+    "refused": "Operazione non consentita.",
+    "menu": "Per registrare l'avviso prema 1, per ascoltarlo 2, per attivarlo 3, per disattivarlo 4, "
+            "per l'ora di fine 5, per registrare un messaggio del Comune 9.",
+    "speak": "Parli dopo il segnale. Al termine prema cancelletto.",
+    "review": "Per riascoltare prema 1, per confermare 2, per registrare di nuovo 3.",
+    "accepted": "Registrazione confermata.",
+    "not_saved": "Registrazione non salvata.",
+    "none": "Nessun avviso registrato.",
+    "on": "Avviso attivato.",
+    "off": "Avviso disattivato.",
+    "ask_end": "Digiti l'ora di fine con quattro cifre, per esempio 1 8 3 0.",
+    "end_set": "L'avviso termina",
+    "ask_prompt": "Digiti il numero del messaggio, poi cancelletto.",
+}
+
+
+def recording_dialog(which: str) -> Sentence:
+    return sentence(RECORDING_DIALOG[which], where="recording")
+
+
 # ---------------------------------------------------------------------------------- everything
 def book(settings) -> list[Sentence]:
     """Every sentence the configuration can say that is known in advance, each once, in order."""
@@ -279,6 +304,8 @@ def book(settings) -> list[Sentence]:
                 callback_confirm_or_correct(), callback_booked(), number_invalid()]
         if any(o.queue.callback for o in settings.offices):
             out += [queue_callback_offer(), queue_callback_booked()]
+    if getattr(settings, "announcements", None) is not None and settings.announcements.staff:
+        out += [recording_dialog(which) for which in RECORDING_DIALOG]
     seen: set[tuple] = set()
     unique: list[Sentence] = []
     for s in out:

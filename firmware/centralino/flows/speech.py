@@ -106,6 +106,11 @@ class Speech:
             self._recordings[path] = audio
         return self._recordings[path]
 
+    def reload_recording(self, path) -> None:
+        """A comune's recording was replaced (re-recorded by phone): the next use reads it anew."""
+        self._recordings.pop(str(path), None)
+        self.phrases.reload(path)
+
     def sentence(self, sentence: Sentence, strict: bool = False) -> np.ndarray:
         gap = np.zeros(round(PART_GAP_S * SAMPLE_RATE_HZ), dtype=np.int16)
         parts: list[np.ndarray] = []

@@ -60,6 +60,9 @@ class BackupJob:
                         tar.add(self.config.resolve(), arcname=f"config/{self.config.name}")
                     if self.voicemail.is_dir():
                         tar.add(self.voicemail, arcname="voicemail")
+                    announcements = self.voicemail.parent / "announcements"  # flows/announcements.py
+                    if announcements.is_dir():
+                        tar.add(announcements, arcname="announcements")
                 partial.chmod(0o600)
                 partial.replace(self.archive)
             digest = hashlib.sha256()

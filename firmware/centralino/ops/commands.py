@@ -292,3 +292,4 @@ from . import web_commands  # noqa: E402,F401  (cdr search, wallboard, stats dat
 from . import config_commands  # noqa: E402,F401  (config show, test, diff, apply)
 from . import backup_commands  # noqa: E402,F401  (backup create, status, read)
 from . import restore  # noqa: E402,F401  (restore begin, chunk, check, status, cancel)
+from . import announcement_commands  # noqa: E402,F401  (announcements, announcements on/off/prompts)

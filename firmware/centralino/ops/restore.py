@@ -66,7 +66,7 @@ def check_archive(archive: Path, staged: Path) -> dict:
                 if len(parts) != 2:
                     raise RestoreError(f"{name}: the configuration is one file in config/")
                 configs.append(name)
-            elif parts[0] not in ("centralino.db", "voicemail", "config"):
+            elif parts[0] not in ("centralino.db", "voicemail", "announcements", "config"):
                 raise RestoreError(f"{name}: not part of a centralino backup")
         if "centralino.db" not in [m.name for m in members if m.isfile()]:
             raise RestoreError("no centralino.db in the archive")
@@ -119,13 +119,17 @@ def apply_staged(database: Path, config: Path | None) -> dict | None:
         before.mkdir(mode=0o700)
         database = Path(database)
         voicemail = database.parent / "voicemail"
-        for current in [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm")] + [voicemail]:
+        announcements = database.parent / "announcements"  # the avviso recorded by phone
+        for current in [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm")] + \
+                [voicemail, announcements]:
             if current.exists():
                 current.replace(before / current.name)
                 moved.append((current, before / current.name))
         (staged / "centralino.db").replace(database)
         if (staged / "voicemail").is_dir():
             (staged / "voicemail").replace(voicemail)
+        if (staged / "announcements").is_dir():
+            (staged / "announcements").replace(announcements)
         moved.clear()  # the data is in place; a configuration that cannot be written is logged below
         if manifest.get("config") and config is not None:
             from .config_commands import _replace
