@@ -13,14 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from centralino.config.schema import load_settings
 from centralino.flows import sentences
 from centralino.flows.phrases import CATALOGUE_NAME, SHIPPED_DIR, read_catalogue
 from centralino.flows.speech import Speech
-from centralino.media.levels import power_dbm0
+from centralino.media import voice_measures as measures
 from centralino.media.wavfile import read_wav
 from tests.engine.helpers import config_copy, play
 from tests.flows.voce_helpers import EARS, call_voce_guida, press
@@ -128,18 +127,6 @@ def test_after_unanswered_ringing_the_caller_hears_that_nobody_can_answer_then_t
 
 
 # --- whole sentences, as audio ------------------------------------------------------------------
-def _longest_inner_gap_s(audio: np.ndarray, silent_dbm0: float = -45.0) -> float:
-    """The longest run of 10 ms blocks quieter than ``silent_dbm0`` between the first and last sound."""
-    blocks = audio[: len(audio) // 80 * 80].reshape(-1, 80)
-    quiet = np.array([power_dbm0(b) < silent_dbm0 for b in blocks])
-    loud = np.flatnonzero(~quiet)
-    longest = run = 0
-    for q in quiet[loud[0]:loud[-1] + 1]:
-        run = run + 1 if q else 0
-        longest = max(longest, run)
-    return longest * 0.010
-
-
 @needs_espeak
 def test_sentences_are_rendered_whole_without_gaps_at_a_sane_level(tmp_path, monkeypatch):
     monkeypatch.setenv("CENTRALINO_VOICE_CACHE", str(tmp_path / "cache"))
@@ -149,12 +136,11 @@ def test_sentences_are_rendered_whole_without_gaps_at_a_sane_level(tmp_path, mon
     for sentence in chosen:
         audio = speech.sentence(sentence, strict=True)
         seconds = len(audio) / 8000
-        assert _longest_inner_gap_s(audio) <= 0.150, sentence.text
-        active = audio[np.abs(audio) > 300].astype(np.float64)
-        assert -24.0 < power_dbm0(active) < -8.0, sentence.text
-        assert np.abs(audio).max() < 32000  # no clipping
+        assert measures.longest_inner_gap_s(audio) <= 0.150, sentence.text
+        assert -24.0 < measures.speech_level_dbm0(audio) < -8.0, sentence.text
+        assert measures.clipped_samples(audio) == 0
         # one voice at a speaking pace: 8-22 characters a second, not glued words with pauses
-        assert 8 < len(sentence.text) / seconds < 22, (sentence.text, seconds)
+        assert 8 < measures.chars_per_second(sentence.text, audio) < 22, (sentence.text, seconds)
     # cached by text and voice: the second rendering reads the file the first one wrote
     assert len(list((tmp_path / "cache").glob("*.wav"))) == len(chosen)
 
