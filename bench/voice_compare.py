@@ -29,7 +29,6 @@ repository, the bench reads them from the installed package.
 from _common import ROOT, report  # first: it puts firmware/ on the import path
 import gzip
 import re
-import shutil
 import statistics
 import subprocess
 import sys
