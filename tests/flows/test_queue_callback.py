@@ -41,6 +41,16 @@ async def _books_callback(s, number: str, line: str = "fxo1", **party):
     return citizen, citizen.heard(t0)
 
 
+async def _booked_while_the_desk_is_busy(s):
+    """The anagrafe's only member is on the phone; citizen A books a callback from the queue.
+    Returns (the member's phone, still off hook; A)."""
+    desk = s.phone("202")
+    desk.off_hook()
+    await s.wait(0.5)
+    a, _ = await _books_callback(s, A)
+    return desk, a
+
+
 def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
     async def story(s):
         desk = s.phone("202")
@@ -98,10 +108,7 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
 
 def test_a_citizen_who_never_answers_becomes_a_ticket_for_the_office(tmp_path):
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         a.answer_after_s = 3600.0  # from now on A does not answer
         desk.on_hook()
         rings = 0
@@ -128,9 +135,7 @@ def test_a_citizen_who_never_answers_becomes_a_ticket_for_the_office(tmp_path):
 
 def test_a_place_still_waiting_when_the_switchboard_stops_becomes_a_ticket(tmp_path):
     async def story(s):
-        s.phone("202").off_hook()
-        await s.wait(0.5)
-        await _books_callback(s, A)
+        await _booked_while_the_desk_is_busy(s)
         await s.stop()  # the daemon stops with A's place waiting
         return s.tickets.list()  # read straight from the file
 
@@ -153,10 +158,7 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
     config = config_copy(tmp_path, _one_desk_with_callback)
 
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         changed = config.read_text().replace("ring_timeout_s: 60", "ring_timeout_s: 50")
         reloaded = tmp_path / "reloaded.yaml"
         reloaded.write_text(changed if changed != config.read_text() else config.read_text() + "\n# reloaded\n")
@@ -176,10 +178,7 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
 
 def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_path):
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         desk.on_hook()
         await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=30)
         await s.face.run("bus fxs3 fail")  # the member's SLIC stops answering on SPI
