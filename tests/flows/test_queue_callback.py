@@ -51,6 +51,16 @@ async def _booked_while_the_desk_is_busy(s):
     return desk, a
 
 
+async def _member_calls_back(s, desk, a, timeout_s: float = 30.0):
+    """The member's phone rings for the callback, is answered, A answers; done once it hangs up."""
+    await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=timeout_s)
+    desk.off_hook()
+    await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
+    desk.on_hook()
+    await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
+                  "the callback is done")
+
+
 def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
     async def story(s):
         desk = s.phone("202")
@@ -164,12 +174,7 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
         reloaded.write_text(changed if changed != config.read_text() else config.read_text() + "\n# reloaded\n")
         result = await s.daemon.reconfigure(load_settings(reloaded))
         desk.on_hook()
-        await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=30)
-        desk.off_hook()
-        await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
-        desk.on_hook()
-        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
-                      "the callback is done, shown by the new configuration's host")
+        await _member_calls_back(s, desk, a)  # counted by the new configuration's host
         return result
 
     result = play(tmp_path, story, config=config)
@@ -186,12 +191,7 @@ def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_pa
         waiting = dict(s.daemon.status()["switchboard"]["queue_callbacks"])
         await s.face.run("bus fxs3 recover")
         await s.until(lambda: s.station("202")["in_service"], "the port is back", timeout_s=120)
-        await s.until(lambda: desk.ringing, "the member rings again for the callback", timeout_s=120)
-        desk.off_hook()
-        await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
-        desk.on_hook()
-        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
-                      "the callback is done")
+        await _member_calls_back(s, desk, a, timeout_s=120)
         return waiting, s.tickets.list()
 
     waiting, tickets = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))
