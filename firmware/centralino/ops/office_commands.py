@@ -48,8 +48,16 @@ def _newest(rows: list) -> list:
     return rows[-LIST_MAX:]
 
 
+def _names(ctx: ControlContext) -> dict:
+    """The offices' display names for the console's tables (config/names.py)."""
+    from centralino.config.names import display_names
+
+    return display_names(ctx.daemon.settings)
+
+
 def _answer(ctx: ControlContext, key: str, rows: list, **extra) -> dict:
-    return {"timezone": ctx.daemon.settings.comune.timezone, **extra, key: [r.as_dict() for r in rows]}
+    return {"timezone": ctx.daemon.settings.comune.timezone, "names": _names(ctx), **extra,
+            key: [r.as_dict() for r in rows]}
 
 
 def _store_error(cmd: str, err: RecordsError, ctx: ControlContext) -> CommandError:
@@ -104,7 +112,7 @@ async def tickets(ctx: ControlContext, args: list[str]):
                                          keep=False), which, now)
     shown = rows[-LIST_MAX:] if which in ("all", "closed") else rows[:LIST_MAX]  # the latest, or the soonest due
     answer = {"timezone": ctx.daemon.settings.comune.timezone, "which": which, "office": office or "",
-              "tickets": _ticket_rows(ctx, shown, now)}
+              "names": _names(ctx), "tickets": _ticket_rows(ctx, shown, now)}
     answer["overdue"] = sum(t["overdue"] for t in answer["tickets"])
     return answer
 
