@@ -198,17 +198,18 @@ SERVICE_MODES = {"day": "day", "night": "night", "auto": None, "crisis": "crisis
 WHEN = "HH:MM|YYYY-MM-DDTHH:MM"
 
 
-@command("service", f"service [day|night|auto|crisis [from {WHEN}] [until {WHEN}]]",
+@command("service", "service [day|night|auto|crisis [from WHEN] [until WHEN]]",
          "the offices' service: automatic (hours and holidays), or forced day, night or crisis",
-         details="day: every office answers as if open; night: every office is closed (callers hear the\n"
-                 "hours and reach the segreteria); crisis (Protezione Civile): the offices of crisis.offices\n"
-                 "(all without it) answer around the clock, callers hear the crisis announcement first,\n"
-                 "calls are marked crisis in their record; with 'until' it ends by itself then; with\n"
-                 "'from ... until ...' it is a window ahead: it starts by itself at 'from' (HH:MM is the\n"
-                 "next such time, in the comune's time zone; 'until HH:MM' the next one after the start).\n"
-                 "day or night end a crisis on now but keep a window ahead; auto ends both. A crisis\n"
-                 "and its window outlive a config reload and a restart. Emergency calls are never\n"
-                 "affected. Staff phones: *51 day, *52 night, *53 crisis, *50 auto.",
+         details="day: every office answers as if open; night: every office is closed (callers\n"
+                 "hear the hours and reach the segreteria). crisis (Protezione Civile): the offices\n"
+                 "of crisis.offices (all without it) answer around the clock, callers hear the crisis\n"
+                 "announcement first, calls are marked crisis in their record. 'until WHEN': it ends\n"
+                 "by itself then; 'from WHEN until WHEN': a window ahead, it starts by itself.\n"
+                 "WHEN is HH:MM (the next such time, local; for until, the next after the start)\n"
+                 "or YYYY-MM-DDTHH:MM. day or night end a crisis on now but keep a window ahead; auto\n"
+                 "ends both. A crisis and its window outlive a config reload and a restart.\n"
+                 "Emergency calls are never affected. Staff phones: *51 day, *52 night, *53 crisis,\n"
+                 "*50 auto.",
          max_args=5, audited=True)
 def service(ctx: ControlContext, args: list[str]):
     flows = ctx.daemon.flows
