@@ -155,3 +155,5 @@ def test_an_unknown_office_in_crisis_offices_is_refused_with_its_line(tmp_path):
     line = int(text.split(":")[1])
     assert lines[line - 1].strip() == "- protocollo"
     assert "crisis.offices[1]: no office 'protocollo' (expected one of anagrafe, tributi" in text
+    with pytest.raises(ConfigError, match=r"centralino.yaml:\d+: crisis.offices: no offices listed"):
+        load_settings(config_copy(tmp_path, lambda d: d.update(crisis={"offices": []})))

@@ -30,6 +30,9 @@ class Crisis:
         if node is None:
             return cls()
         items = node.get_list("offices", None)
+        if node.has("offices") and not items:
+            raise node.key_error("offices", "no offices listed (list the identifiers of the offices a crisis "
+                                            "opens, or leave the key out to open every office)")
         names = tuple(item.text() for item in items)
         return cls(offices=names, lines=tuple(item.line for item in items), path=str(node.path))
 

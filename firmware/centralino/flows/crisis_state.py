@@ -3,7 +3,8 @@
 A crisis (Protezione Civile) must not silently vanish when the daemon restarts (a power cut, an
 update): every change is written at once to ``crisis.json`` in the daemon's state folder (beside
 the records database, ``/var/lib/centralino``), atomically (a new file, fsync, rename, fsync of
-the folder), and read back at start. What came due while the daemon was down is applied then: a
+the folder; on a thread of its own, never on the loop that carries calls), and read back at
+start. What came due while the daemon was down is applied then: a
 window whose start has passed is on, one whose end has passed is gone.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,8 @@ from pathlib import Path
 log = logging.getLogger("centralino.flows")
 
 FILE_NAME = "crisis.json"
+# one thread writes the file, in the order of the changes, so the fsyncs never hold up the loop
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisis-state")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ def load(folder: Path | None) -> CrisisState:
     except (OSError, ValueError, TypeError, AttributeError) as err:
         log.error("%s: the crisis state cannot be read (%s); the service starts as automatic", path, err)
         return CrisisState()
+
+
+def save_soon(folder: Path, state: CrisisState) -> Future:
+    """``save`` on the state's own writer thread; the Future says whether it was written."""
+    return _WRITER.submit(save, folder, state)
 
 
 def save(folder: Path | None, state: CrisisState) -> bool:

@@ -62,6 +62,7 @@ class FlowHost:
         self.state_dir = state_dir
         self.crisis_state = CrisisState()
         self.crisis_saved = True  # the last change is on disk
+        self._crisis_saving = None  # the Future of the last write of crisis.json
         self._crisis_timer = None
         self.queues: dict = {}
         self.kinds: dict[str, FlowKind] = {}
@@ -104,6 +105,7 @@ class FlowHost:
 
     async def stop(self) -> None:
         self._cancel_crisis_timer()
+        await self.crisis_written()
         for module in self._started:
             stop = getattr(module, "stop", None)
             if stop is not None:
@@ -198,13 +200,24 @@ class FlowHost:
 
     def _set_crisis(self, state: CrisisState, by: str) -> None:
         self.crisis_state = state
-        self.crisis_saved = crisis_state.save(self.state_dir, state)
+        if self.state_dir is not None:
+            self._crisis_saving = crisis_state.save_soon(self.state_dir, state)
+            self._crisis_saving.add_done_callback(self._crisis_written)
         self._arm_crisis_timer()
         if self.engine is not None:
             self.engine.note("service-mode", mode=self.service_mode, by=by,
                              until=state.until.isoformat() if state.until else None,
                              window=f"{state.starts.isoformat()}/{state.ends.isoformat()}" if state.scheduled else None)
         self.bus.publish("service.mode", mode=self.service_mode, by=by)
+
+    def _crisis_written(self, future) -> None:
+        """On the writer's thread: whether the last change reached the disk (for ``status``)."""
+        self.crisis_saved = not future.cancelled() and future.exception() is None and future.result()
+
+    async def crisis_written(self) -> None:
+        """Until the last change of the crisis state is on disk (the daemon stops after it)."""
+        if self._crisis_saving is not None:
+            await asyncio.wrap_future(self._crisis_saving)
 
     def restore_crisis(self) -> None:
         """At start: the crisis state kept by the last run, with what came due meanwhile."""
@@ -217,6 +230,7 @@ class FlowHost:
         """A reload: the new flow host goes on with the old one's crisis (on now, or ahead)."""
         old._cancel_crisis_timer()
         self.crisis_state, self.crisis_saved = old.crisis_state, old.crisis_saved
+        self._crisis_saving = old._crisis_saving
         self._arm_crisis_timer()
 
     def _cancel_crisis_timer(self) -> None:

@@ -211,7 +211,7 @@ WHEN = "HH:MM|YYYY-MM-DDTHH:MM"
                  "Emergency calls are never affected. Staff phones: *51 day, *52 night, *53 crisis,\n"
                  "*50 auto.",
          max_args=5, audited=True)
-def service(ctx: ControlContext, args: list[str]):
+async def service(ctx: ControlContext, args: list[str]):
     flows = ctx.daemon.flows
     if flows is None or ctx.daemon.engine is None:
         raise CommandError("service: the switchboard is not running yet")
@@ -220,6 +220,7 @@ def service(ctx: ControlContext, args: list[str]):
             raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
         starts, until = _crisis_window(ctx, args)
         flows.set_service_mode(SERVICE_MODES[args[0]], by="console", until=until, starts=starts)
+        await flows.crisis_written()  # the answer says whether a restart would keep it
     return service_answer(flows)
 
 
