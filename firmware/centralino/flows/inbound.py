@@ -256,7 +256,7 @@ class InboundFlow:
         return await self._failure(office, "busy")
 
     def _is_open(self, office) -> bool:
-        return office.hours.is_open(self.ctx.wall_clock(), self.host.calendar)
+        return self.host.office_open(office, self.ctx.wall_clock())
 
     async def _closed(self, office) -> Destination | None:
         """Outside the hours: say so, the hours and the e-mail, then what the office offers."""
