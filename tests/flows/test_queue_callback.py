@@ -4,6 +4,7 @@ called; unanswered calls become a ticket for the office."""
 
 from __future__ import annotations
 
+from centralino.cli.console import _format_status
 from centralino.flows import sentences
 
 from tests.engine.helpers import call_in, config_copy, hear_each_other, listen, play
@@ -68,6 +69,7 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
         await s.wait(0.5)
         a, heard_a = await _books_callback(s, A)
         booked = dict(s.daemon.status()["switchboard"]["queue_callbacks"])
+        console = _format_status(s.daemon.status())  # what the technician's `status` shows
         b = await call_in(s, B, line="fxo2")  # stays on the line, behind A's virtual place
         await s.until(lambda: b.call is not None and b.call.answered, "the voce guida answers")
         t_b = s.clock()
@@ -95,15 +97,17 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
         b_talked = hear_each_other(desk, b, since)
         desk.on_hook()
         await s.wait(1.0)
-        return (heard_a, booked, heard_b, shown, b_rung_first, briefing, talked, b_talked,
+        return (heard_a, booked, console, heard_b, shown, b_rung_first, briefing, talked, b_talked,
                 s.records.last(10), s.tickets.list())
 
-    (heard_a, booked, heard_b, shown, b_rung_first, briefing, talked, b_talked, records,
+    (heard_a, booked, console, heard_b, shown, b_rung_first, briefing, talked, b_talked, records,
      tickets) = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))
     assert EARS.sequence(heard_a, [sentences.waiting(0), sentences.queue_callback_offer()])
     assert EARS.sequence(heard_a, [sentences.callback_number_is(), sentences.callback_confirm_or_correct(),
                                    sentences.queue_callback_booked()])
     assert booked["waiting"] == 1
+    assert "queues    Ufficio Anagrafe: 1 waiting (1 to call back)" in console
+    assert any(line.startswith("callbacks 1 booked in a queue waiting") for line in console)
     assert EARS.heard(heard_b, sentences.waiting(1))  # A's place still counts ahead of B
     assert shown == A and not b_rung_first
     assert EARS.heard(briefing, sentences.queue_callback_for_operator(EXAMPLE, ANAGRAFE))

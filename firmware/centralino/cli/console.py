@@ -124,6 +124,15 @@ def _format_status(r: dict) -> list[str]:
     if r.get("config"):
         out.append(f"config    {r['config']}" + ("  (a reloaded file waits for restart)"
                                                  if r.get("config_pending_restart") else ""))
+    waiting = [q for q in sb.get("queues") or [] if q.get("waiting")]
+    if waiting:
+        out.append("queues    " + "; ".join(
+            f"{q.get('title') or q['office']}: {q['waiting']} waiting"
+            + (f" ({q['callbacks']} to call back)" if q.get("callbacks") else "") for q in waiting))
+    callbacks = sb.get("queue_callbacks")  # issue 16: callbacks booked from a queue
+    if callbacks and any(callbacks.values()):
+        out.append(f"callbacks {callbacks['waiting']} booked in a queue waiting, {callbacks['completed']} done, "
+                   f"{callbacks['tickets']} became tickets, {callbacks['attempts']} calls out")
     avviso = sb.get("avviso")  # issue 15: the announcement recorded by phone
     if avviso:
         out.append("avviso    " + ("on" + (f" until {avviso['until']}" if avviso.get("until") else "")

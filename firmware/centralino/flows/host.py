@@ -310,9 +310,14 @@ class FlowHost:
         if self.mailer is not None:
             self.mailer.wake()
 
+    def _queue_status(self, queue) -> dict:
+        """A queue's counts, with the office's display name for the tables staff read."""
+        office = next((o for o in self.settings.offices if o.name == queue.office), None)
+        return {**queue.status(), "title": office.title if office is not None and office.title else queue.office}
+
     def status(self) -> dict:
         parts = {"service_mode": self.service_mode, "crisis": self.crisis_status(),
-                 "queues": [q.status() for q in self.queues.values()]}
+                 "queues": [self._queue_status(q) for q in self.queues.values()]}
         for key, part in self.status_parts.items():
             parts[key] = part()
         return parts
