@@ -42,6 +42,7 @@ class Daemon:
         self.settings = settings
         self.board = board
         self.database = Path(database)  # ``run --database`` may override records.database
+        self.state_dir = self.database.parent  # the daemon's state folder (/var/lib/centralino): crisis.json
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self.bus = EventBus(self.clock)
@@ -90,11 +91,13 @@ class Daemon:
                 self._readers.append(fd)
         self.sip = await SipService.start(self.settings, self.channels, self.clock)  # adds its channels
         await asyncio.to_thread(_render_sentences, self.settings)  # the voice's sentences, off the loop
-        self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
+        self.flows = FlowHost(self.settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer,
+                              state_dir=self.state_dir)
         self.engine = Engine(self.settings, self.channels, self.bus, self.clock, self.wall_clock, flows=self.flows)
         if self.sip is not None:
             self.sip.attach(self.engine)
         self.flows.attach(self.engine)
+        self.flows.restore_crisis()  # a crisis on (or ahead) when the daemon stopped goes on
         self.ports = PortSupervisor(self.bus, self.channels, self.clock)
         self.ports.start()
         slots = [(port.timeslot, self.channels[port.name]) for port in self.settings.board.ports]
@@ -129,13 +132,12 @@ class Daemon:
             return {"applied": not waiting, "changed": changed, "waiting_for_restart": waiting}
         old = self.flows
         await asyncio.to_thread(_render_sentences, settings)  # synthesis off the loop: calls go on meanwhile
-        flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer)
+        flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer,
+                         state_dir=self.state_dir)
         flows.queues = old.queues  # callers waiting for an office keep their places
         flows.take_over(old)  # and so do the callbacks booked from a queue
         flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
-        if old.crisis_active():  # and so does a crisis, with the end of its window
-            flows.crisis, flows.crisis_until = True, old.crisis_until
-            flows._arm_crisis_end()
+        flows.take_crisis(old)  # and so does a crisis, on now or ahead, with its window
         await old.stop()  # its monitors (failover); the flows of calls in progress go on
         self.engine.reconfigure(settings, flows)
         flows.attach(self.engine)

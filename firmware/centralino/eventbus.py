@@ -24,7 +24,7 @@ log = logging.getLogger("centralino.events")
 # What the engine and its services publish, with the details each carries (the call record's
 # fields keep the names of ``records.cdr.CdrStore``'s arguments).
 KINDS = {
-    "call.started": "call_id, started_at, direction, caller, called, caller_name, ports, route, emergency",
+    "call.started": "call_id, started_at, direction, caller, called, caller_name, ports, route, emergency, crisis",
     "call.updated": "call_id and the fields that changed (caller, caller_name, answered_at, route...)",
     "call.answered": "call_id, answered_at, by (the extension or line that answered)",
     "call.ended": "call_id, ended_at, disposition, cause, answered_at, route, transfer_chain, ports, "

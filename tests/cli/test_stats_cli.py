@@ -72,11 +72,11 @@ def test_day_table_has_the_right_figures(capsys, config):
     assert code == 0 and err == ""
     totals = section(out, "Totals per office")
     #                          offer answ intgt SL% aband ovfl vm cb+ cb- ttc-avg ttc-max
-    assert totals["anagrafe"] == ["5", "3", "2", "40", "1", "1", "1", "1", "1", "4d00h", "4d00h"]
-    assert totals["tributi"] == ["2", "1", "1", "50", "0", "0", "0", "1", "1", "2h00m", "2h00m"]
+    assert totals["Ufficio Anagrafe"] == ["5", "3", "2", "40", "1", "1", "1", "1", "1", "4d00h", "4d00h"]
+    assert totals["Ufficio Tributi"] == ["2", "1", "1", "50", "0", "0", "0", "1", "1", "2h00m", "2h00m"]
     assert totals["(no office)"] == ["1", "0", "0", "0", "1", "0", "0", "0", "0", "-", "-"]
     assert totals["all"] == ["8", "4", "3", "38", "2", "1", "1", "2", "2", "2d01h", "4d00h"]
-    anagrafe = section(out, "Per hour: anagrafe (target 20 s)")
+    anagrafe = section(out, "Per hour: Ufficio Anagrafe (target 20 s)")
     assert list(anagrafe) == ["00-01", "09-10", "10-11", "11-12"]
     assert anagrafe["09-10"] == ["3", "2", "1", "33", "1", "0", "0", "0", "0", "-", "-"]
     assert anagrafe["11-12"] == ["0", "0", "0", "-", "0", "0", "0", "0", "1", "4d00h", "4d00h"]
@@ -89,10 +89,10 @@ def test_month_for_one_office(capsys, config):
     code, out, _ = run(capsys, "--config", str(config), "--month", "2026-11", "--office", "tributi")
     assert code == 0
     totals = section(out, "Totals per office")
-    assert list(totals) == ["tributi"]  # no "all" row, no other office
+    assert list(totals) == ["Ufficio Tributi"]  # no "all" row, no other office; the display name
     # the ticket opened on the 23rd and closed on the 25th counts in the month (2 days to close)
-    assert totals["tributi"] == ["2", "1", "1", "50", "0", "0", "0", "2", "2", "1d01h", "2d00h"]
-    assert "anagrafe" not in out
+    assert totals["Ufficio Tributi"] == ["2", "1", "1", "50", "0", "0", "0", "2", "2", "1d01h", "2d00h"]
+    assert "anagrafe" not in out.lower()
 
 
 def test_png_chart_is_a_valid_image(capsys, config, tmp_path):
@@ -179,4 +179,4 @@ def test_database_option_overrides_the_configuration(capsys, tmp_path):
     build_day_database(other)
     code, out, _ = run(capsys, "--config", str(write_config(tmp_path)), "--database", str(other),
                        "--day", "2026-11-24")
-    assert code == 0 and section(out, "Totals per office")["anagrafe"][0] == "5"
+    assert code == 0 and section(out, "Totals per office")["Ufficio Anagrafe"][0] == "5"

@@ -81,8 +81,9 @@ def test_stats_count_tickets_per_office_and_month(tmp_path, capsys):
     assert code == 0, out
     lines = out.splitlines()
     start = lines.index("Tickets per office and month")
-    rows = {tuple(line.split()[:2]): line.split()[2:] for line in lines[start + 2:] if line.startswith("2026-")}
+    rows = {(words[0], " ".join(words[1:-5])): words[-5:]
+            for words in (line.split() for line in lines[start + 2:] if line.startswith("2026-"))}
     # opened, closed, in-time, overdue, mean time to close
-    assert rows[("2026-11", "anagrafe")] == ["3", "2", "1", "2", "5d00h"]  # 1 day and 9 days
-    assert rows[("2026-11", "tributi")] == ["1", "0", "0", "1", "-"]  # overdue: the October one, not the waiting one
+    assert rows[("2026-11", "Ufficio Anagrafe")] == ["3", "2", "1", "2", "5d00h"]  # 1 day and 9 days
+    assert rows[("2026-11", "Ufficio Tributi")] == ["1", "0", "0", "1", "-"]  # overdue: the October one, not the waiting one
     assert all(len(line) <= 80 for line in lines)

@@ -4,6 +4,7 @@ called; unanswered calls become a ticket for the office."""
 
 from __future__ import annotations
 
+from centralino.cli.console import _format_status
 from centralino.flows import sentences
 
 from tests.engine.helpers import call_in, config_copy, hear_each_other, listen, play
@@ -41,6 +42,26 @@ async def _books_callback(s, number: str, line: str = "fxo1", **party):
     return citizen, citizen.heard(t0)
 
 
+async def _booked_while_the_desk_is_busy(s):
+    """The anagrafe's only member is on the phone; citizen A books a callback from the queue.
+    Returns (the member's phone, still off hook; A)."""
+    desk = s.phone("202")
+    desk.off_hook()
+    await s.wait(0.5)
+    a, _ = await _books_callback(s, A)
+    return desk, a
+
+
+async def _member_calls_back(s, desk, a, timeout_s: float = 30.0):
+    """The member's phone rings for the callback, is answered, A answers; done once it hangs up."""
+    await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=timeout_s)
+    desk.off_hook()
+    await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
+    desk.on_hook()
+    await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
+                  "the callback is done")
+
+
 def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
     async def story(s):
         desk = s.phone("202")
@@ -48,6 +69,7 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
         await s.wait(0.5)
         a, heard_a = await _books_callback(s, A)
         booked = dict(s.daemon.status()["switchboard"]["queue_callbacks"])
+        console = _format_status(s.daemon.status())  # what the technician's `status` shows
         b = await call_in(s, B, line="fxo2")  # stays on the line, behind A's virtual place
         await s.until(lambda: b.call is not None and b.call.answered, "the voce guida answers")
         t_b = s.clock()
@@ -75,15 +97,17 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
         b_talked = hear_each_other(desk, b, since)
         desk.on_hook()
         await s.wait(1.0)
-        return (heard_a, booked, heard_b, shown, b_rung_first, briefing, talked, b_talked,
+        return (heard_a, booked, console, heard_b, shown, b_rung_first, briefing, talked, b_talked,
                 s.records.last(10), s.tickets.list())
 
-    (heard_a, booked, heard_b, shown, b_rung_first, briefing, talked, b_talked, records,
+    (heard_a, booked, console, heard_b, shown, b_rung_first, briefing, talked, b_talked, records,
      tickets) = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))
     assert EARS.sequence(heard_a, [sentences.waiting(0), sentences.queue_callback_offer()])
     assert EARS.sequence(heard_a, [sentences.callback_number_is(), sentences.callback_confirm_or_correct(),
                                    sentences.queue_callback_booked()])
     assert booked["waiting"] == 1
+    assert "queues    Ufficio Anagrafe: 1 waiting (1 to call back)" in console
+    assert any(line.startswith("callbacks 1 booked in a queue waiting") for line in console)
     assert EARS.heard(heard_b, sentences.waiting(1))  # A's place still counts ahead of B
     assert shown == A and not b_rung_first
     assert EARS.heard(briefing, sentences.queue_callback_for_operator(EXAMPLE, ANAGRAFE))
@@ -98,10 +122,7 @@ def test_a_caller_keeps_the_turn_and_is_called_back_by_the_member(tmp_path):
 
 def test_a_citizen_who_never_answers_becomes_a_ticket_for_the_office(tmp_path):
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         a.answer_after_s = 3600.0  # from now on A does not answer
         desk.on_hook()
         rings = 0
@@ -128,9 +149,7 @@ def test_a_citizen_who_never_answers_becomes_a_ticket_for_the_office(tmp_path):
 
 def test_a_place_still_waiting_when_the_switchboard_stops_becomes_a_ticket(tmp_path):
     async def story(s):
-        s.phone("202").off_hook()
-        await s.wait(0.5)
-        await _books_callback(s, A)
+        await _booked_while_the_desk_is_busy(s)
         await s.stop()  # the daemon stops with A's place waiting
         return s.tickets.list()  # read straight from the file
 
@@ -153,21 +172,13 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
     config = config_copy(tmp_path, _one_desk_with_callback)
 
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         changed = config.read_text().replace("ring_timeout_s: 60", "ring_timeout_s: 50")
         reloaded = tmp_path / "reloaded.yaml"
         reloaded.write_text(changed if changed != config.read_text() else config.read_text() + "\n# reloaded\n")
         result = await s.daemon.reconfigure(load_settings(reloaded))
         desk.on_hook()
-        await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=30)
-        desk.off_hook()
-        await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
-        desk.on_hook()
-        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
-                      "the callback is done, shown by the new configuration's host")
+        await _member_calls_back(s, desk, a)  # counted by the new configuration's host
         return result
 
     result = play(tmp_path, story, config=config)
@@ -176,10 +187,7 @@ def test_a_booked_callback_outlives_a_config_reload(tmp_path):
 
 def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_path):
     async def story(s):
-        desk = s.phone("202")
-        desk.off_hook()
-        await s.wait(0.5)
-        a, _ = await _books_callback(s, A)
+        desk, a = await _booked_while_the_desk_is_busy(s)
         desk.on_hook()
         await s.until(lambda: desk.ringing, "the member rings for the callback", timeout_s=30)
         await s.face.run("bus fxs3 fail")  # the member's SLIC stops answering on SPI
@@ -187,12 +195,7 @@ def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_pa
         waiting = dict(s.daemon.status()["switchboard"]["queue_callbacks"])
         await s.face.run("bus fxs3 recover")
         await s.until(lambda: s.station("202")["in_service"], "the port is back", timeout_s=120)
-        await s.until(lambda: desk.ringing, "the member rings again for the callback", timeout_s=120)
-        desk.off_hook()
-        await s.until(lambda: a.in_call and a.call.answered, "citizen A answers", timeout_s=40)
-        desk.on_hook()
-        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["completed"] == 1,
-                      "the callback is done")
+        await _member_calls_back(s, desk, a, timeout_s=120)
         return waiting, s.tickets.list()
 
     waiting, tickets = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))

@@ -14,10 +14,10 @@ from tests.flows.voce_helpers import EARS, call_voce_guida, press
 MOBILE = "3331234567"
 
 
-def _sms(enabled=True):
+def _sms(enabled=True, opened="{comune}: richiesta n. {number} presa in carico"):
     def change(data):
         data["gsm"] = {"dialect": "sim7600"}
-        data["tickets"] = {"sms": {"enabled": enabled, "opened": "{comune}: richiesta n. {number} presa in carico",
+        data["tickets"] = {"sms": {"enabled": enabled, "opened": opened,
                                    "closed": "{comune}: richiesta n. {number} chiusa. Grazie"}}
     return change
 
@@ -53,8 +53,8 @@ def test_sms_when_the_ticket_opens_and_a_failed_one_at_closing_costs_nothing(tmp
         await s.until(lambda: len(_history(tmp_path)) >= 2, "the closing SMS's failure is noted", timeout_s=60)
         return [(m.to, m.text) for m in s.mobile_network.sms_outbox], closed
 
-    sms, closed = play(tmp_path, story, config=config_copy(tmp_path, _sms()))
-    assert sms == [(MOBILE, "Comune di Borgo Fiorito: richiesta n. 1 presa in carico")]
+    sms, closed = play(tmp_path, story, config=config_copy(tmp_path, _sms(opened="{comune}: n. {number} da {office}")))
+    assert sms == [(MOBILE, "Comune di Borgo Fiorito: n. 1 da Ufficio Tributi")]  # the office's name, not its id
     assert (closed["status"], closed["outcome"], closed["note"]) == ("closed", "resolved", "pratica chiusa")
     with sqlite3.connect(tmp_path / "data" / "centralino.db") as db:
         assert db.execute("SELECT status, caller FROM tickets").fetchall() == [("closed", MOBILE)]

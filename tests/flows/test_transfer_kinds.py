@@ -14,7 +14,7 @@ from centralino.media.frames import SAMPLE_RATE_HZ
 
 from tests.engine.helpers import (CITIZEN, call_in, citizen_with_operator, config_copy, finished, flash_and_dial,
                                   hear_each_other, hears_tone_only, listen, play, tones)
-from tests.flows.voce_helpers import EARS, VOCE_GUIDA_LINE, press
+from tests.flows.voce_helpers import EARS, EXAMPLE, VOCE_GUIDA_LINE, press
 
 LATER_CALLER = "3330000002"
 
@@ -169,3 +169,20 @@ def test_a_transfer_code_without_a_caller_on_hold_gets_congestion(tmp_path):
 
     heard, why = play(tmp_path, story)
     assert "congestion" in tones(heard) and why == ["no caller on hold"]
+
+
+def test_a_caller_handed_to_the_segreteria_during_a_crisis_does_not_hear_the_crisis_announcement_again(tmp_path):
+    async def story(s):
+        s.daemon.flows.set_service_mode("crisis", by="test")
+        citizen, op = await citizen_with_operator(s)  # a line routed to the operator: no voce guida
+        t0 = s.clock()
+        await flash_and_dial(s, op, "*45204")
+        await s.wait(9.0)
+        citizen.press("#")
+        await s.until(lambda: len(s.finished) == 1, "the message is kept and the call ends", timeout_s=20)
+        return citizen.heard(t0), s.records.last(1)[0]
+
+    heard, record = play(tmp_path, story)
+    assert EARS.heard(heard, "segreteria")
+    assert not EARS.heard(heard, sentences.crisis_announcement(EXAMPLE))
+    assert "crisis" in record.route  # still marked as a call of the crisis

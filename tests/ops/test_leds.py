@@ -13,7 +13,7 @@ from centralino.ops import leds as L
 from ..engine.helpers import config_copy, lift_and_dial, play
 
 ALL_GPIO = {"heartbeat": 2, "ready": 3, "trunk": 7, "gsm": 8, "line": 9, "failover": 10,
-            "emergency": 11, "fault": 15, "lifeline": 18}
+            "emergency": 11, "fault": 15, "lifeline": 18, "crisis": 19}
 MOBILE = "3471234567"
 WINDOW_S = 3.0  # every pattern repeats within 3 s (the GSM count)
 
@@ -79,9 +79,9 @@ def test_dbm_to_bars_follows_the_csq_scale():
 
 
 def test_missing_leds_show_their_states_on_the_present_ones():
-    assert L.led_map(["ready"]) == {"ready": ("emergency", "fault", "failover", "heartbeat", "ready")}
+    assert L.led_map(["ready"]) == {"ready": ("emergency", "fault", "failover", "crisis", "heartbeat", "ready")}
     assert L.led_map(["heartbeat", "trunk", "fault"]) == {
-        "heartbeat": ("heartbeat", "ready"), "trunk": ("failover", "trunk"), "fault": ("emergency", "fault")}
+        "heartbeat": ("crisis", "heartbeat", "ready"), "trunk": ("failover", "trunk"), "fault": ("emergency", "fault")}
     full = L.led_map(L.LED_NAMES)
     assert all(states == (name,) for name, states in full.items())
 
@@ -174,6 +174,32 @@ def test_an_emergency_call_blinks_fast_and_the_line_led_is_on(tmp_path):
     assert before["emergency"] == DARK and before["line"] == DARK
     assert during["emergency"] == (4.0, 0.5)
     assert during["line"] == STEADY_ON and during["fault"] == DARK
+
+
+def test_the_crisis_service_is_long_on_short_off_and_an_emergency_call_outranks_it():
+    crisis = L.Indicators(alive=True, ready=True, crisis=True)
+    t = [(i + 0.5) / 100 for i in range(400)]
+    own = L.led_map(L.LED_NAMES)
+    assert sum(L.levels(own, crisis, x)["crisis"] for x in t) == 300  # 1.5 s of every 2 s
+    assert not any(L.levels(own, L.Indicators(alive=True, ready=True), x)["crisis"] for x in t)
+    assert "CRISIS" in L.describe("crisis", crisis)
+
+
+def test_on_a_board_with_one_led_the_crisis_shows_until_an_emergency_call(tmp_path):
+    async def story(s):
+        carabinieri = s.remote("112", answer_after_s=1.0)
+        await s.wait(1.0)
+        s.daemon.flows.set_service_mode("crisis", by="test")
+        in_crisis = await _watch(s, 4.0)
+        await lift_and_dial(s, "202", "112")
+        await s.until(lambda: carabinieri.call is not None and carabinieri.call.answered, "112 answers")
+        return in_crisis, await _watch(s, 2.0), s.daemon.led_supervisor.status()
+
+    in_crisis, emergency, status = play(tmp_path, story, config=config_copy(tmp_path, _leds(lights={"ready": 3})))
+    hz, lit = in_crisis["ready"]  # 1.5 s on, 0.5 s off: 2 or 3 flashes in 4 s, lit three quarters
+    assert lit == 0.75 and 0.5 <= hz <= 0.75  # not the heartbeat's double blink, nor steady
+    assert emergency["ready"] == (4.0, 0.5)  # the emergency call comes first
+    assert status["leds"][0]["showing"] == "emergency"
 
 
 def test_failover_blinks_slowly_and_gsm_shows_its_signal(tmp_path, monkeypatch):

@@ -48,13 +48,13 @@ def test_calls_table_gets_the_new_columns_and_keeps_its_rows(tmp_path):
     with CdrStore(path) as store:
         [old] = store.last(5)
         assert (old.call_id, old.caller, old.billable_s, old.route) == ("old", "3331234567", 60.0, "line:fxo1>ext:200")
-        assert (old.office, old.queued_s, old.overflowed) == ("", 0.0, False)
+        assert (old.office, old.queued_s, old.overflowed, old.crisis) == ("", 0.0, False, False)
         store.open_call("new", started_at=T0, direction="inbound", caller="3339999999")
         row = store.finish_call("new", ended_at=T0 + timedelta(seconds=90), disposition="abandoned",
                                 cause="caller_hangup", office="anagrafe", queued_s=42.5, overflowed=True)
         assert (row.office, row.queued_s, row.overflowed, row.disposition) == ("anagrafe", 42.5, True, "abandoned")
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert db.execute("SELECT call_id, office, queued_s, overflowed FROM calls ORDER BY id").fetchall() == \
             [("old", "", 0.0, 0), ("new", "anagrafe", 42.5, 1)]
     fresh = tmp_path / "fresh.db"

@@ -150,9 +150,9 @@ def test_cdr_table_fits_80_columns_and_marks_emergencies(tmp_path):
     with redirect_stdout(out):
         assert _parse("--database", path).handler(_parse("--database", path)) == 0
     header, line = out.getvalue().splitlines()
-    assert header.split() == ["start", "dir", "caller", "called", "secs", "outcome", "route"]
+    assert header.split() == ["start", "dir", "caller", "called", "secs", "outcome", "PC", "route"]
     assert len(line) == 80 and line.endswith("…")
-    assert line.startswith("24/11 09:00 outbound 207          SOS 112         95 answered    ext:207>")
+    assert line.startswith("24/11 09:00 outbound 207          SOS 112         95 answered    -   ext:207>")
 
 
 def test_cdr_reads_the_database_named_by_the_configuration(tmp_path):

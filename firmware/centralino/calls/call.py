@@ -43,6 +43,7 @@ class Call:
     transfer_chain: list[str] = field(default_factory=list)
     ports: list[str] = field(default_factory=list)
     emergency: bool = False
+    crisis: bool = False  # started while the crisis service was on: marked in its record
     outside_line: Channel | None = None  # the line (FXO, GSM, SIP) an outbound call or a forward uses
     far_end_tone: str | None = None  # progress tone heard from the far end (busy, congestion)
     facts: dict = field(default_factory=dict)
@@ -101,7 +102,7 @@ class Call:
         """The details of ``call.started`` (the record's first row)."""
         return {"call_id": self.id, "started_at": self.started_at, "direction": self.direction,
                 "caller": self.caller, "called": self.called, "caller_name": self.caller_name,
-                "ports": ",".join(self.ports), "route": ">".join(self.route), "emergency": self.emergency}
+                "ports": ",".join(self.ports), "route": ">".join(self.route), "emergency": self.emergency, "crisis": self.crisis}
 
     def status(self) -> dict:
         return {"id": self.id, "direction": self.direction, "caller": self.caller, "called": self.called,

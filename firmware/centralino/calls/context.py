@@ -270,6 +270,9 @@ class NoFlows:
     def starts_at_first_ring(self, destination) -> bool:
         return False
 
+    def crisis_active(self) -> bool:
+        return False
+
     def start_call_flow(self, context, destination) -> None:
         context.hang_up()
 

@@ -217,7 +217,8 @@ class Engine:
     # ------------------------------------------------------------------ calls
     def new_call(self, direction: str, origin: Channel, caller: str, called: str, name: str = "") -> Call:
         call = Call(direction=direction, origin=origin, caller=caller, called=called,
-                    started_at=self.wall_clock(), started_s=self.clock(), caller_name=name)
+                    started_at=self.wall_clock(), started_s=self.clock(), caller_name=name,
+                    crisis=self.flows.crisis_active())
         call.use_port(origin.name)
         self.calls.append(call)
         return call

@@ -19,7 +19,7 @@ from .errors import CliError
 
 TABLE_WIDTH = 80
 DEFAULT_ZONE = "Europe/Rome"
-COLUMNS = "{time:<11} {direction:<8} {caller:<12} {called:<12} {duration:>5} {disposition:<11} {route}"
+COLUMNS = "{time:<11} {direction:<8} {caller:<12} {called:<12} {duration:>5} {disposition:<11} {crisis:<3} {route}"
 
 
 def register(sub) -> None:
@@ -36,23 +36,29 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def format_table(rows, timezone: str = DEFAULT_ZONE, width: int = TABLE_WIDTH) -> str:
-    """One header line and one line per call, none longer than ``width``."""
+def format_table(rows, timezone: str = DEFAULT_ZONE, width: int = TABLE_WIDTH, names=None) -> str:
+    """One header line and one line per call, none longer than ``width``; ``names``
+    (config/names.py ``display_names``) puts the offices' and menus' display names in the route.
+    ``PC`` marks a call made during the crisis service (Protezione Civile)."""
+    from centralino.config.names import route_shown
+
     zone = ZoneInfo(timezone)
     lines = [COLUMNS.format(time="start", direction="dir", caller="caller", called="called",
-                            duration="secs", disposition="outcome", route="route")]
+                            duration="secs", disposition="outcome", crisis="PC", route="route")]
     for r in rows:
         start = datetime.fromisoformat(r.started_at).astimezone(zone)
         called = ("SOS " if r.emergency else "") + (r.called or "-")
         lines.append(COLUMNS.format(time=f"{start:%d/%m %H:%M}", direction=r.direction[:8],
                                     caller=_cut(r.caller or "-", 12), called=_cut(called, 12),
                                     duration=f"{r.duration_s:.0f}", disposition=_cut(r.disposition, 11),
-                                    route=r.route))
+                                    crisis="PC" if getattr(r, "crisis", False) else "-",
+                                    route=route_shown(r.route, names)))
     return "\n".join(_cut(line, width) for line in lines)
 
 
-def _database_and_zone(args) -> tuple[Path, str]:
-    database, zone = args.database, DEFAULT_ZONE
+def _database_and_zone(args) -> tuple[Path, str, dict]:
+    """The file, the time zone and the display names (those two from ``--config``)."""
+    database, zone, names = args.database, DEFAULT_ZONE, {}
     if args.config:
         from centralino.config.loader import ConfigError
         from centralino.config.schema import load_settings
@@ -61,12 +67,15 @@ def _database_and_zone(args) -> tuple[Path, str]:
             settings = load_settings(args.config)
         except ConfigError as err:
             raise CliError(str(err)) from err
+        from centralino.config.names import display_names
+
         database, zone = database or Path(settings.records.database), settings.comune.timezone
+        names = display_names(settings)
     if database is None:
         raise CliError("say which records to read: --config FILE or --database FILE")
     if not Path(database).exists():
         raise CliError(f"{database}: no call records there (has centralino run yet?)")
-    return Path(database), zone
+    return Path(database), zone, names
 
 
 def run(args) -> int:
@@ -75,7 +84,7 @@ def run(args) -> int:
 
     if args.last < 1:
         raise CliError(f"--last must be at least 1, got {args.last}")
-    database, zone = _database_and_zone(args)
+    database, zone, names = _database_and_zone(args)
     try:
         with CdrStore(database) as store:
             rows = store.last(args.last)
@@ -90,5 +99,5 @@ def run(args) -> int:
         for row in rows:
             writer.writerow(row.as_dict())
     else:
-        print(format_table(rows, zone))
+        print(format_table(rows, zone, names=names))
     return 0

@@ -109,6 +109,7 @@ def _format_status(r: dict) -> list[str]:
            f"uptime    {_uptime(r.get('uptime_s') or 0)}",
            f"ports     {in_service}/{len(ports)} in service",
            f"calls     {len(sb.get('calls', []))} in progress"]
+    out += _service_lines(sb)
     for call in sb.get("emergency_calls", []):
         out.append(f"EMERGENCY {call['called']} from {call['caller']} ({call['state']}, {call['route']})")
     records = (r.get("records") or {}).get("writer") or {}
@@ -123,6 +124,15 @@ def _format_status(r: dict) -> list[str]:
     if r.get("config"):
         out.append(f"config    {r['config']}" + ("  (a reloaded file waits for restart)"
                                                  if r.get("config_pending_restart") else ""))
+    waiting = [q for q in sb.get("queues") or [] if q.get("waiting")]
+    if waiting:
+        out.append("queues    " + "; ".join(
+            f"{q.get('title') or q['office']}: {q['waiting']} waiting"
+            + (f" ({q['callbacks']} to call back)" if q.get("callbacks") else "") for q in waiting))
+    callbacks = sb.get("queue_callbacks")  # issue 16: callbacks booked from a queue
+    if callbacks and any(callbacks.values()):
+        out.append(f"callbacks {callbacks['waiting']} booked in a queue waiting, {callbacks['completed']} done, "
+                   f"{callbacks['tickets']} became tickets, {callbacks['attempts']} calls out")
     avviso = sb.get("avviso")  # issue 15: the announcement recorded by phone
     if avviso:
         out.append("avviso    " + ("on" + (f" until {avviso['until']}" if avviso.get("until") else "")
@@ -133,6 +143,34 @@ def _format_status(r: dict) -> list[str]:
     for p in ports:
         if not p["in_service"]:
             out.append(f"FAULT     {p['name']}: {p['fault']}")
+    return out
+
+
+def _moment(text: str) -> str:
+    """An ISO time with its offset as day and minute, in that offset (the comune's)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).strftime("%d/%m/%Y %H:%M")
+
+
+def _service_lines(sb: dict) -> list[str]:
+    """The service mode, and the crisis: on until when, a window ahead, the offices it opens."""
+    mode, crisis = sb.get("service_mode"), sb.get("crisis") or {}
+    if not mode:
+        return []
+    if mode != "crisis":
+        out = [f"service   {mode}"]
+    else:
+        offices = crisis.get("offices")
+        out = ["service   CRISIS (Protezione Civile)"
+               + (f" until {_moment(crisis['until'])}" if crisis.get("until") else ", until 'service auto'"),
+               "          open around the clock: "
+               + ("every office" if offices == "all" else ", ".join(offices or []) or "no office")]
+    if crisis.get("scheduled"):
+        window = crisis["scheduled"]
+        out.append(f"crisis    scheduled from {_moment(window['from'])} until {_moment(window['until'])}")
+    if crisis and not crisis.get("saved", True):
+        out.append("crisis    NOT SAVED to disk: a restart would lose it (see the log)")
     return out
 
 
@@ -163,7 +201,7 @@ def _format_cdr(r: dict) -> list[str]:
     if not r["records"]:
         return ["no call records yet"]
     rows = [SimpleNamespace(**record) for record in r["records"]]
-    return format_table(rows, r["timezone"], WIDTH).splitlines()
+    return format_table(rows, r["timezone"], WIDTH, r.get("names")).splitlines()
 
 
 def _local(text: str | None, zone: str) -> str:
@@ -176,6 +214,14 @@ def _local(text: str | None, zone: str) -> str:
     return datetime.fromisoformat(text).astimezone(ZoneInfo(zone)).strftime("%d/%m %H:%M")
 
 
+def _office_name(r: dict):
+    """A row's office as the table shows it: the display name the answer's ``names`` gives."""
+    from centralino.config.names import office_shown
+
+    names = r.get("names")
+    return lambda row: office_shown(row["office"], names)
+
+
 def _format_tickets(r: dict) -> list[str]:
     if "tickets" not in r and isinstance(r, dict) and isinstance(r.get("history"), list) and "timezone" in r:
         return [f"ticket {r.get('ticket', r.get('id', '?'))}"] + [
@@ -186,10 +232,11 @@ def _format_tickets(r: dict) -> list[str]:
     if not r["tickets"]:
         return ["no tickets"]
     zone = r["timezone"]
+    office = _office_name(r)
     out = [f"{'N':>4}  {'opened':<11}  {'due':<11}  {'office':<10}  {'number':<11}  {'status':<11}  late  by"]
     for t in r["tickets"]:
         due = "suspended" if t["status"] == "waiting" else _local(t.get("due_at"), zone)
-        out.append(f"{t['id']:>4}  {_local(t['opened_at'], zone):<11}  {due:<11}  {t['office'][:10]:<10}  "
+        out.append(f"{t['id']:>4}  {_local(t['opened_at'], zone):<11}  {due:<11}  {office(t)[:10]:<10}  "
                    f"{t['caller'][:11]:<11}  {t['status']:<11}  {'YES' if t.get('overdue') else '-':<4}  "
                    f"{t.get('closed_by') or t.get('taken_by') or '-'}")
     if r.get("overdue"):
@@ -203,10 +250,11 @@ def _format_voicemail(r: dict) -> list[str]:
     if not r["messages"]:
         return ["no messages"]
     zone = r["timezone"]
+    office = _office_name(r)
     out = [f"{'N':>4}  {'received':<11}  {'office':<15}  {'caller':<15}  {'length':>6}  heard"]
     for m in r["messages"]:
         heard = f"{m['heard_by'] or '?'} {_local(m['heard_at'], zone)}" if m.get("heard_at") else "no"
-        out.append(f"{m['id']:>4}  {_local(m['received_at'], zone):<11}  {m['office'][:15]:<15}  "
+        out.append(f"{m['id']:>4}  {_local(m['received_at'], zone):<11}  {office(m)[:15]:<15}  "
                    f"{(m['caller'] or 'anonimo')[:15]:<15}  {m['duration_s']:>5.0f}s  {heard}")
     return out
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from .errors import CliError, load_config
 
 TABLE_WIDTH = 80
-OFFICE_WIDTH = 12
-COLUMNS = ("{name:<12} {offered:>5} {answered:>4} {in_target:>5} {level:>4} {abandoned:>5} {overflowed:>4} "
+OFFICE_WIDTH = 19  # a display name ("Ufficio Anagrafe"); the row stays within 80 columns
+COLUMNS = ("{name:<19} {offered:>5} {answered:>4} {in_target:>5} {level:>4} {abandoned:>5} {overflowed:>4} "
            "{voicemails:>3} {opened:>3} {closed:>3} {close_mean:>7} {close_max:>7}")
 HEADER = dict(offered="offer", answered="answ", in_target="intgt", level="SL%", abandoned="aband",
               overflowed="ovfl", voicemails="vm", opened="cb+", closed="cb-", close_mean="ttc-avg",
@@ -77,40 +77,67 @@ def _hour_rows(hours) -> list[str]:
     return [_row(f"{h:02d}-{(h + 1) % 24:02d}", f) for h, f in enumerate(hours) if not f.empty]
 
 
-def format_report(report, comune: str = "", width: int = TABLE_WIDTH) -> str:
-    """The whole report as text, no line longer than ``width``."""
+def _label(office, names) -> str:
+    """An office as the tables show it: its display name (``names``), else its identifier."""
+    from centralino.config.names import office_shown
+
+    return office_shown(office.office, names) if office.office else office.label
+
+
+CRISIS_COLUMNS = "{name:<24} {offered:>5} {answered:>5}"
+
+
+def _crisis_rows(report, names) -> list[str]:
+    """The calls made during the crisis service, per office, and how many were answered."""
+    total = report.total
+    lines = ["", f"During the crisis service (Protezione Civile): {total.crisis_offered} call(s), "
+                 f"{total.crisis_answered} answered"]
+    if total.crisis_offered:
+        lines.append(CRISIS_COLUMNS.format(name="office", offered="calls", answered="answ"))
+        lines += [CRISIS_COLUMNS.format(name=_cut(_label(o, names), 24), offered=o.total.crisis_offered,
+                                        answered=o.total.crisis_answered)
+                  for o in report.offices if o.total.crisis_offered]
+    return lines
+
+
+def format_report(report, comune: str = "", width: int = TABLE_WIDTH, names=None) -> str:
+    """The whole report as text, no line longer than ``width``; offices by their display names
+    (``names``, config/names.py ``display_names``)."""
     period = report.period
     title = f"{comune + ': ' if comune else ''}statistics of the {period.kind} {period.label} ({period.zone})"
     lines = [title, "", "Totals per office", COLUMNS.format(name="office", **HEADER)]
-    lines += [_row(o.label, o.total) for o in report.offices]
+    lines += [_row(_label(o, names), o.total) for o in report.offices]
     if len(report.offices) > 1:
         lines.append(_row("all", report.total))
     for office in report.offices:
         rows = _hour_rows(office.hours)
         if rows:
             target = f" (target {office.target_s:g} s)" if office.office else ""
-            lines += ["", f"Per hour: {office.label}{target}",
+            lines += ["", f"Per hour: {_label(office, names)}{target}",
                       COLUMNS.format(name="hour", **HEADER)] + rows
     if len(report.offices) > 1 and not report.total.empty:
         lines += ["", "Per hour: all offices", COLUMNS.format(name="hour", **HEADER)] + _hour_rows(report.hours)
     if report.total.empty:
         lines += ["", "No calls and no callbacks in this period."]
+    lines += _crisis_rows(report, names)
     lines += ["", LEGEND]
     return "\n".join(_cut(line, width) for text in lines for line in text.split("\n"))
 
 
-TICKET_COLUMNS = "{month:<7} {office:<16} {opened:>6} {closed:>6} {in_time:>7} {overdue:>7} {mean:>8}"
+TICKET_COLUMNS = "{month:<7} {office:<28} {opened:>6} {closed:>6} {in_time:>7} {overdue:>7} {mean:>8}"
 TICKET_LEGEND = ("in-time: closed by the due time (time spent waiting on others not counted);\n"
                  "overdue: due in the month and not closed by then (waiting ones excepted).")
 
 
-def format_ticket_table(figures, width: int = TABLE_WIDTH) -> str:
+def format_ticket_table(figures, width: int = TABLE_WIDTH, names=None) -> str:
     """Tickets per office and month: opened, closed, closed within deadline, overdue, mean time to close."""
+    from centralino.config.names import office_shown
+
     lines = ["Tickets per office and month",
              TICKET_COLUMNS.format(month="month", office="office", opened="opened", closed="closed",
                                    in_time="in-time", overdue="overdue", mean="ttc-avg")]
     for f in figures:
-        lines.append(TICKET_COLUMNS.format(month=f.month, office=_cut(f.office, 16), opened=f.opened, closed=f.closed,
+        lines.append(TICKET_COLUMNS.format(month=f.month, office=_cut(office_shown(f.office, names), 28), opened=f.opened, closed=f.closed,
                                            in_time=f.closed_in_time, overdue=f.overdue,
                                            mean=duration(f.close_mean_s)))
     if not figures:
@@ -120,7 +147,7 @@ def format_ticket_table(figures, width: int = TABLE_WIDTH) -> str:
 
 
 # ------------------------------------------------------------------------------------------ chart
-def write_chart(report, path: Path, comune: str = "") -> None:
+def write_chart(report, path: Path, comune: str = "", names=None) -> None:
     """A PNG of calls offered per local hour, one stacked colour per office."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -135,7 +162,7 @@ def write_chart(report, path: Path, comune: str = "") -> None:
         counts = [f.offered for f in office.hours]
         if not any(counts):
             continue
-        axes.bar(hours, counts, bottom=bottom, label=office.label, width=0.8)
+        axes.bar(hours, counts, bottom=bottom, label=_label(office, names), width=0.8)
         bottom = [b + c for b, c in zip(bottom, counts)]
         drawn += 1
     period = report.period
@@ -165,7 +192,10 @@ def run(args) -> int:
     from centralino.records.database import RecordsError
     from centralino.records.ticket_stats import ticket_stats
 
+    from centralino.config.names import display_names
+
     settings = _load(args)
+    names = display_names(settings)
     zone = settings.comune.timezone
     try:
         period = stats.day(args.day, zone) if args.day else stats.month(args.month, zone)
@@ -183,10 +213,10 @@ def run(args) -> int:
         raise CliError(str(err)) from err
     if args.png is not None:  # first, so that a chart that cannot be written prints no table either
         try:
-            write_chart(report, args.png, settings.comune.name)
+            write_chart(report, args.png, settings.comune.name, names)
         except OSError as err:
             raise CliError(f"{args.png}: cannot write the chart ({err.strerror or err})") from err
-    print(format_report(report, settings.comune.name))
+    print(format_report(report, settings.comune.name, names=names))
     print()
-    print(format_ticket_table(tickets))
+    print(format_ticket_table(tickets, names=names))
     return 0

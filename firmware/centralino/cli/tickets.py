@@ -60,7 +60,10 @@ def _list(store, args, settings, zone: str, now: datetime) -> str:
                        f"{', '.join(o.name for o in settings.offices) or 'none configured'})")
     rows = select_tickets(store.list(office=args.office, by_due=True), which, now)
     tickets = [{**r.as_dict(), "overdue": is_overdue(r, now)} for r in rows]
+    from centralino.config.names import display_names
+
     return format_result(["tickets"], {"timezone": zone, "tickets": tickets,
+                                       "names": display_names(settings) if settings is not None else {},
                                        "overdue": sum(t["overdue"] for t in tickets)})
 
 

@@ -17,7 +17,7 @@ import dataclasses
 RESTART_SECTIONS = ("board", "gsm", "sip", "records", "mail", "comune")
 # sections a running switchboard takes on for its next calls
 LIVE_SECTIONS = ("extensions", "groups", "lines", "dialplan", "features", "offices", "menus", "rules",
-                 "failover", "tickets", "announcements")
+                 "failover", "tickets", "announcements", "crisis")
 # lists compared item by item, by their key
 KEYED = {"extensions": "number", "groups": "name", "offices": "name", "menus": "name", "lines": "port"}
 

@@ -21,7 +21,7 @@ Two kinds of hardware, as the board definition says::
           - {name: fault, channel: 1}
 
 Names are the LEDs of ``centralino.ops.leds`` (heartbeat, ready, trunk, gsm, line, failover,
-emergency, fault, lifeline); a board may have fewer, and the states of the missing ones are shown on
+emergency, fault, lifeline, crisis); a board may have fewer, and the states of the missing ones are shown on
 the ones present (the map is in ``centralino.ops.leds``). A LED line must not be one of the
 ports' interrupt or reset lines, and the LED chip must not answer at the HAT EEPROM's address.
 """
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from .loader import ConfigError, ConfigNode, Origin
 
-LED_NAMES = ("heartbeat", "ready", "trunk", "gsm", "line", "failover", "emergency", "fault", "lifeline")
+LED_NAMES = ("heartbeat", "ready", "trunk", "gsm", "line", "failover", "emergency", "fault", "lifeline",
+             "crisis")
 KINDS = ("gpio", "i2c")
 CHIP_CHANNELS = {"pca9633": 4, "pca9685": 16}
 CHIP_DEFAULT_ADDRESS = {"pca9633": 0x62, "pca9685": 0x40}

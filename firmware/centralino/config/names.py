@@ -82,3 +82,36 @@ def identity(node, what: str):
     if re.fullmatch(IDENT, name):
         return name, None
     return slug(name), name
+
+
+def display_names(settings) -> dict[str, str]:
+    """``office:ID``, ``menu:ID`` and ``group:ID`` -> the display name, for the tables staff read
+    (identifiers stay where something must be typed: a filter, a destination)."""
+    names = {}
+    for kind, items in (("office", settings.offices), ("menu", settings.menus), ("group", settings.groups)):
+        for item in items:
+            if getattr(item, "title", "") and item.title != item.name:
+                names[f"{kind}:{item.name}"] = item.title
+    return names
+
+
+def office_shown(office: str, names: dict[str, str] | None) -> str:
+    """An office identifier as a table shows it: its display name when there is one."""
+    return (names or {}).get(f"office:{office}", office)
+
+
+def route_shown(route: str, names: dict[str, str] | None) -> str:
+    """A stored route (``line:fxo3>menu:polizia>office:pm_sinistri``) with display names."""
+    if not names or not route:
+        return route
+    steps = []
+    for step in route.split(">"):
+        kind, colon, target = step.partition(":")
+        if colon and kind == "voicemail":
+            step = f"{kind}:{names.get(f'office:{target}', target)}"
+        elif colon and f"{kind}:{target}" in names:
+            step = f"{kind}:{names[f'{kind}:{target}']}"
+        elif not colon and f"group:{step}" in names:
+            step = names[f"group:{step}"]
+        steps.append(step)
+    return ">".join(steps)

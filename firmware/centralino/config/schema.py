@@ -27,6 +27,7 @@ from .sip_schema import Sip, check_sip, sip_station_ports
 from .mail_schema import Mail
 from .tickets_schema import Tickets
 from .announcements_schema import Announcements
+from .crisis_schema import Crisis, check_crisis
 from .board_schema import GPIO_MAX, Board, Port, check_board_settings  # noqa: F401 (re-exported)
 
 NUMBER = r"[0-9]{2,6}"
@@ -376,6 +377,7 @@ class Settings:
     origin: Origin = _origin()  # the top level: where the sections' keys are
     tickets: Tickets = Tickets()  # the citizen's SMS (config/tickets_schema.py)
     announcements: Announcements = Announcements()  # who records by phone (config/announcements_schema.py)
+    crisis: Crisis = Crisis()  # the offices a crisis opens (config/crisis_schema.py)
 
     def office(self, name: str) -> Office | None:
         return next((o for o in self.offices if o.name == name), None)
@@ -427,7 +429,8 @@ def load_settings(path, max_values: int = MAX_VALUES) -> Settings:
         mail=Mail.from_node(root.get_section("mail")) if root.has("mail") else None,
         sip=Sip.from_node(root.get_section("sip")) if root.has("sip") else None, origin=root.origin(),
         tickets=Tickets.from_node(root.get_section("tickets", None)),
-        announcements=Announcements.from_node(root.get_section("announcements", None)))
+        announcements=Announcements.from_node(root.get_section("announcements", None)),
+        crisis=Crisis.from_node(root.get_section("crisis", None)))
     calendar = calendar_from_node(root.get_section("calendar", None))  # checked now, copied per use
     settings = dataclasses.replace(settings, calendar_node=lambda: dataclasses.replace(
         calendar, closures=list(calendar.closures), _cache={}))
@@ -447,6 +450,7 @@ def _cross_check(s: Settings) -> Settings:
     _check_features(s)
     _check_announcements(s)
     check_flows(s)
+    check_crisis(s)
     check_sip(s)
     check_path_out(s)
     check_board_settings(s)  # config/board_schema.py: the gsm power key against the board's GPIOs

@@ -25,12 +25,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import crisis_state
+from .calendar import Calendar
+from .crisis_state import CrisisState
 from .phrases import PhraseLibrary
 from .session import Session
 from .speech import Speech
 
 log = logging.getLogger("centralino.flows")
 
+CRISIS_CALENDAR = Calendar(override="day")  # what an office's hours say in a crisis that opens it
 FLOW_MODULES = ("inbound", "failover", "callback", "station_features", "ticket_sms", "wait_estimate", "transfer_desk",
                 "queue_callback", "transfer_to_office", "announcements")
 
@@ -43,7 +47,7 @@ class FlowKind:
 
 
 class FlowHost:
-    def __init__(self, settings, bus, clock, wall_clock, records=None, mailer=None):
+    def __init__(self, settings, bus, clock, wall_clock, records=None, mailer=None, state_dir=None):
         self.settings = settings
         self.bus = bus
         self.clock = clock
@@ -54,8 +58,12 @@ class FlowHost:
         self.phrases = Speech(PhraseLibrary(comune_dir=settings.rules.prompts if settings.rules else None))
         self.phrases.prepare(settings)
         self.calendar = settings.calendar()
-        self.crisis = False  # service crisis: offices open around the clock, the announcement first
-        self.crisis_until = None  # when a crisis window ends by itself (None: by hand)
+        # service crisis: the offices it opens answer around the clock, the announcement first;
+        # kept in state_dir (flows/crisis_state.py) so that a restart does not end it
+        self.state_dir = state_dir
+        self.crisis_state = CrisisState()
+        self.crisis_saved = True  # the last change is on disk
+        self._crisis_saving = None  # the Future of the last write of crisis.json
         self._crisis_timer = None
         self.queues: dict = {}
         self.kinds: dict[str, FlowKind] = {}
@@ -105,6 +113,8 @@ class FlowHost:
                 hand_over(newer)
 
     async def stop(self) -> None:
+        self._cancel_crisis_timer()
+        await self.crisis_written()
         for module in self._started:
             stop = getattr(module, "stop", None)
             if stop is not None:
@@ -178,37 +188,118 @@ class FlowHost:
             self.queues[office] = OfficeQueue(office)
         return self.queues[office]
 
-    def set_service_mode(self, mode: str | None, by: str, until=None) -> None:
+    def set_service_mode(self, mode: str | None, by: str, until=None, starts=None) -> None:
         """Day, night, crisis or automatic service (the manual override of office hours).
 
-        Crisis (Protezione Civile): every office answers around the clock, holidays included, and
-        callers hear the crisis announcement first; emergency calls are not touched by any of it.
-        With ``until`` (an aware datetime) the crisis ends by itself then."""
-        self.crisis = mode == "crisis"
-        self.crisis_until = until if self.crisis else None
-        self.calendar.set_override("day" if self.crisis else mode)
-        self._arm_crisis_end()
+        Crisis (Protezione Civile): the offices ``crisis.offices`` names (all without it) answer
+        around the clock, holidays included, and callers hear the crisis announcement first;
+        emergency calls are not touched by any of it. With ``until`` (an aware datetime) the crisis
+        ends by itself then; with ``starts`` too it is a window ahead, starting by itself, and the
+        service stays as it is until then. Day or night end a crisis on now and keep a window
+        ahead; auto ends both."""
+        now = self.crisis_state
+        if mode == "crisis" and starts is not None:
+            self._set_crisis(CrisisState(now.active, now.until, starts, until), by)
+            return
+        if mode == "crisis":
+            state = CrisisState(True, until)
+        elif mode is None:
+            state = CrisisState()
+        else:
+            state = CrisisState(False, None, now.starts, now.ends)
+        self.calendar.set_override(None if mode == "crisis" else mode)
+        self._set_crisis(state, by)
+
+    def _set_crisis(self, state: CrisisState, by: str) -> None:
+        self.crisis_state = state
+        if self.state_dir is not None:
+            self._crisis_saving = crisis_state.save_soon(self.state_dir, state)
+            self._crisis_saving.add_done_callback(self._crisis_written)
+        self._arm_crisis_timer()
         if self.engine is not None:
             self.engine.note("service-mode", mode=self.service_mode, by=by,
-                             until=self.crisis_until.isoformat() if self.crisis_until else None)
+                             until=state.until.isoformat() if state.until else None,
+                             window=f"{state.starts.isoformat()}/{state.ends.isoformat()}" if state.scheduled else None)
         self.bus.publish("service.mode", mode=self.service_mode, by=by)
 
-    def _arm_crisis_end(self) -> None:
-        if getattr(self, "_crisis_timer", None) is not None:
+    def _crisis_written(self, future) -> None:
+        """On the writer's thread: whether the last change reached the disk (for ``status``)."""
+        self.crisis_saved = not future.cancelled() and future.exception() is None and future.result()
+
+    async def crisis_written(self) -> None:
+        """Until the last change of the crisis state is on disk (the daemon stops after it)."""
+        if self._crisis_saving is not None:
+            await asyncio.wrap_future(self._crisis_saving)
+
+    def restore_crisis(self) -> None:
+        """At start: the crisis state kept by the last run, with what came due meanwhile."""
+        kept = crisis_state.load(self.state_dir)
+        state, _ = kept.at(self.wall_clock())
+        if state != CrisisState() or kept != state:
+            self._set_crisis(state, by="restored at start")
+
+    def take_crisis(self, old: "FlowHost") -> None:
+        """A reload: the new flow host goes on with the old one's crisis (on now, or ahead)."""
+        old._cancel_crisis_timer()
+        self.crisis_state, self.crisis_saved = old.crisis_state, old.crisis_saved
+        self._crisis_saving = old._crisis_saving
+        self._arm_crisis_timer()
+
+    def _cancel_crisis_timer(self) -> None:
+        if self._crisis_timer is not None:
             self._crisis_timer.cancel()
             self._crisis_timer = None
-        if self.crisis and self.crisis_until is not None:
-            delay_s = max(0.0, (self.crisis_until - self.wall_clock()).total_seconds())
+
+    def _arm_crisis_timer(self) -> None:
+        self._cancel_crisis_timer()
+        due = self.crisis_state.next_change()
+        if due is not None:
+            delay_s = max(0.0, (due - self.wall_clock()).total_seconds())
             try:
-                self._crisis_timer = asyncio.get_running_loop().call_later(delay_s, self.crisis_active)
+                self._crisis_timer = asyncio.get_running_loop().call_later(delay_s, self._crisis_due)
             except RuntimeError:  # no loop (a check outside the daemon): the lazy check below serves
                 pass
 
+    def _crisis_due(self) -> None:
+        self._crisis_timer = None
+        self.crisis_active()
+        if self._crisis_timer is None:
+            self._arm_crisis_timer()  # woken early (the clock): wait again
+
     def crisis_active(self) -> bool:
-        """Whether the crisis service is on now; a crisis whose window has ended ends here."""
-        if self.crisis and self.crisis_until is not None and self.wall_clock() >= self.crisis_until:
-            self.set_service_mode(None, by="end of the crisis window")
-        return self.crisis
+        """Whether the crisis service is on now; a window that is due starts or ends here."""
+        state, happened = self.crisis_state.at(self.wall_clock())
+        if state != self.crisis_state:
+            if happened is not None:  # a crisis starting or ending by itself: the hours apply after it
+                self.calendar.set_override(None)
+            self._set_crisis(state, by="start of the crisis window" if happened == "started"
+                             else "end of the crisis window")
+        return self.crisis_state.active
+
+    @property
+    def crisis(self) -> bool:
+        return self.crisis_active()
+
+    @property
+    def crisis_until(self):
+        return self.crisis_state.until if self.crisis_active() else None
+
+    def office_open(self, office, when) -> bool:
+        """Whether ``office`` answers at ``when``: its hours, or around the clock in a crisis
+        that opens it (an office that is never open stays so)."""
+        if self.crisis_active() and self.settings.crisis.opens(office.name):
+            return office.hours.is_open(when, CRISIS_CALENDAR)
+        return office.hours.is_open(when, self.calendar)
+
+    def crisis_status(self) -> dict:
+        """The crisis for ``status``: on or not, its end, the window ahead, the offices it opens."""
+        self.crisis_active()
+        state = self.crisis_state
+        titles = [o.title or o.name for o in self.settings.offices if self.settings.crisis.opens(o.name)]
+        return {"active": state.active, "until": state.until.isoformat() if state.until else None,
+                "scheduled": {"from": state.starts.isoformat(), "until": state.ends.isoformat()}
+                if state.scheduled else None,
+                "offices": "all" if not self.settings.crisis.offices else titles, "saved": self.crisis_saved}
 
     @property
     def service_mode(self) -> str:
@@ -219,9 +310,14 @@ class FlowHost:
         if self.mailer is not None:
             self.mailer.wake()
 
+    def _queue_status(self, queue) -> dict:
+        """A queue's counts, with the office's display name for the tables staff read."""
+        office = next((o for o in self.settings.offices if o.name == queue.office), None)
+        return {**queue.status(), "title": office.title if office is not None and office.title else queue.office}
+
     def status(self) -> dict:
-        parts = {"service_mode": self.service_mode,
-                 "queues": [q.status() for q in self.queues.values()]}
+        parts = {"service_mode": self.service_mode, "crisis": self.crisis_status(),
+                 "queues": [self._queue_status(q) for q in self.queues.values()]}
         for key, part in self.status_parts.items():
             parts[key] = part()
         return parts

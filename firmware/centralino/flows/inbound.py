@@ -60,11 +60,14 @@ class InboundFlow:
     # ------------------------------------------------------------------ the whole call
     async def run(self) -> None:
         try:
+            handed_over = self.ctx.answered_before  # the operator sent them on: they heard it all already
             if self.host.crisis_active():  # marked in the call's route, announced first
-                self.ctx.step("crisis")
-                await self.session.say(sentences.crisis_announcement(self.settings), barge_in=False)
+                if "crisis" not in self.ctx.route:
+                    self.ctx.step("crisis")
+                if not handed_over:
+                    await self.session.say(sentences.crisis_announcement(self.settings), barge_in=False)
             avviso = self.host.lookup("announcements")  # flows/announcements.py: recorded by phone
-            audio = avviso.for_callers() if avviso is not None else None
+            audio = avviso.for_callers() if avviso is not None and not handed_over else None
             if audio is not None:
                 self.ctx.step("avviso")
                 await self.session.play(audio, barge_in=False, name="avviso")
@@ -253,7 +256,7 @@ class InboundFlow:
         return await self._failure(office, "busy")
 
     def _is_open(self, office) -> bool:
-        return office.hours.is_open(self.ctx.wall_clock(), self.host.calendar)
+        return self.host.office_open(office, self.ctx.wall_clock())
 
     async def _closed(self, office) -> Destination | None:
         """Outside the hours: say so, the hours and the e-mail, then what the office offers."""

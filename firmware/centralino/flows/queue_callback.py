@@ -116,7 +116,7 @@ class QueueCallbacks:
         engine = host.engine
         try:
             while place.id in self.places:
-                if not office.hours.is_open(host.wall_clock(), host.calendar) and not host.crisis_active():
+                if not host.office_open(office, host.wall_clock()):
                     self._to_ticket(place, office, "closed")
                     break
                 group = engine.groups.get(office.group)

@@ -240,8 +240,21 @@ def crisis_announcement(settings) -> Sentence:
     """Said first to every caller while the crisis service is on (``service crisis``)."""
     from centralino.config.names import articled
 
-    return sentence(f"Avviso della Protezione Civile: gli uffici {_of(articled(settings.comune.name))} "
-                    "rispondono 24 ore su 24.", where="crisis")
+    if not settings.crisis.offices:
+        return sentence(f"Avviso della Protezione Civile: gli uffici {_of(articled(settings.comune.name))} "
+                        "rispondono 24 ore su 24.", where="crisis")
+    # only the offices crisis.offices names: "rispondono 24 ore su 24 il Pronto intervento e l'Ufficio sinistri."
+    names = [name_part(settings, settings.office(name)) for name in settings.crisis.offices]
+    if not any(part.recording for part in names):
+        texts = [part.text for part in names]
+        listed = f"{', '.join(texts[:-1])} e {texts[-1]}" if len(texts) > 1 else texts[0]
+        return sentence(f"Avviso della Protezione Civile: rispondono 24 ore su 24 {listed}.", where="crisis")
+    parts: list = ["Avviso della Protezione Civile: rispondono 24 ore su 24"]
+    for index, part in enumerate(names):
+        if index:
+            parts.append("e" if index == len(names) - 1 else ",")
+        parts.append(part)
+    return sentence(*parts, where="crisis")
 
 
 def _of(articled_name: str) -> str:

@@ -77,7 +77,9 @@ class TicketSms:
         if self.modem is None or not self.modem.in_service:
             self._note(ticket, "not sent: no GSM modem in service")
             return
-        text = sms_ascii(self.config.text(which, comune=self.comune, number=ticket, office=event.get("office", ""),
+        office = self.offices.get(event.get("office", ""))  # the display name: no identifier reaches a caller
+        shown = (office.title or office.name) if office is not None else event.get("office", "")
+        text = sms_ascii(self.config.text(which, comune=self.comune, number=ticket, office=shown,
                                           subject=self._subject_name(event.get("office", ""),
                                                                      event.get("subject", ""))))
         task = asyncio.get_running_loop().create_task(self._send(ticket, number, text))

@@ -159,8 +159,10 @@ async def cdr(ctx: ControlContext, args: list[str]):
     """From the file; while it cannot be read, the calls this daemon finished, from memory."""
     from centralino.records.database import RecordsError
 
+    from centralino.config.names import display_names
+
     n = _count(COMMANDS["cdr"], args, CDR_DEFAULT, CDR_MAX)
-    answer = {"timezone": ctx.daemon.settings.comune.timezone}
+    answer = {"timezone": ctx.daemon.settings.comune.timezone, "names": display_names(ctx.daemon.settings)}
     try:
         rows = await ctx.daemon.writer.run(lambda st: st.cdr.last(n), keep=False)
     except RecordsError as err:

@@ -33,7 +33,8 @@ def gsm(ctx: ControlContext, args: list[str]):
 @command("leds", "leds", "every status LED: on or off now, and the pattern it shows",
          details="heartbeat double blink = alive; ready steady; trunk steady = a line is up;\n"
                  "gsm 1-4 blinks every 3 s = signal bars; line steady = a call; failover 1 Hz;\n"
-                 "emergency 4 Hz = an emergency call; fault 2 Hz = see status.\n"
+                 "emergency 4 Hz = an emergency call; fault 2 Hz = see status;\n"
+                 "crisis on 1.5 s, off 0.5 s = the crisis service (on ready without a crisis LED).\n"
                  "With fewer LEDs, a missing LED's state shows on another (listed per LED).")
 def leds(ctx: ControlContext, args: list[str]):
     supervisor = _supervisor(ctx, "leds")

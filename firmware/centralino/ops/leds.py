@@ -13,6 +13,7 @@ gsm        the modem's signal as 1 to 4 blinks every 3 s; off without signal or 
 line       steady on while any call is in progress
 failover   slow blink, 1 Hz, while calls go to the mobile (outage or migration window)
 emergency  fast blink, 4 Hz, while an emergency call is in progress (highest priority)
+crisis     long on, short off (1.5 s on, 0.5 s off) while the crisis service is on
 fault      blink 2 Hz while a port is out of service, the HAT is wrong or the modem is down
 lifeline   steady on while the lifeline relay is released: phone 1 is wired straight to line 1
 =========  ==========================================================================
@@ -27,6 +28,7 @@ state      shown on (first present)
 emergency  emergency, fault, ready, heartbeat
 fault      fault, ready, heartbeat
 failover   failover, trunk, ready, heartbeat
+crisis     crisis, ready, heartbeat
 heartbeat  heartbeat, ready
 ready      ready, heartbeat
 line       line (not shown elsewhere)
@@ -36,7 +38,9 @@ lifeline   lifeline (not shown elsewhere)
 =========  ===============================================
 
 So a single LED named ``ready`` double-blinks while all is well, blinks at 2 Hz on a fault and
-at 4 Hz during an emergency call. The supervisor is ticked by the media loop (it is one of its
+at 4 Hz during an emergency call; during a crisis it is long on, short off, unless an emergency
+call, a fault or the failover claims it (the shipped board has no ``crisis`` LED: its ``ready``
+LED shows the crisis). The supervisor is ticked by the media loop (it is one of its
 heartbeats, called only after a tick that worked); it samples the daemon at most every 100 ms
 and only writes a LED when it changes. A small guard task turns the heartbeat dark when the
 ticks stop, so a stalled box never shows a frozen "alive" light.
@@ -63,6 +67,8 @@ GSM_STEP_S = 0.4  # one flash and one gap
 FAILOVER_HZ = 1.0
 FAULT_HZ = 2.0
 EMERGENCY_HZ = 4.0
+CRISIS_PERIOD_S = 2.0  # on for CRISIS_ON_S of each period: "lit, with a short gap", like no other pattern
+CRISIS_ON_S = 1.5
 SAMPLE_EVERY_S = 0.1  # how often the daemon's state is read
 TRUNK_CHECK_EVERY_S = 1.0  # line voltage is read from the DAAs at most this often
 STALL_AFTER_S = 0.5  # no media tick this long: the heartbeat goes dark
@@ -70,11 +76,12 @@ GUARD_EVERY_S = 0.25
 LED_TEST_STEP_S = 0.5  # each LED alone for this long during ``led test``
 GSM_BARS_DBM = (-73, -83, -93, -109)  # at least this for 4, 3, 2, 1 bars (CSQ 20, 15, 10, 2)
 
-PRIORITY = ("emergency", "fault", "failover", "heartbeat", "ready", "line", "gsm", "trunk", "lifeline")
+PRIORITY = ("emergency", "fault", "failover", "crisis", "heartbeat", "ready", "line", "gsm", "trunk", "lifeline")
 FALLBACK = {"emergency": ("emergency", "fault", "ready", "heartbeat"),
             "fault": ("fault", "ready", "heartbeat"),
             "lifeline": ("lifeline",),  # ops/lifeline.py: the relay released
             "failover": ("failover", "trunk", "ready", "heartbeat"),
+            "crisis": ("crisis", "ready", "heartbeat"),  # the crisis service (Protezione Civile)
             "heartbeat": ("heartbeat", "ready"),
             "ready": ("ready", "heartbeat"),
             "line": ("line",), "gsm": ("gsm",), "trunk": ("trunk",)}
@@ -94,6 +101,7 @@ class Indicators:
     emergency: bool = False
     faults: tuple[str, ...] = field(default=())  # what is wrong, for the console
     lifeline_released: bool = False  # ops/lifeline.py: phone 1 is wired straight to line 1
+    crisis: bool = False  # the crisis service is on (flows/host.py)
 
     @property
     def fault(self) -> bool:
@@ -122,7 +130,7 @@ def active(state: str, ind: Indicators) -> bool:
     """Whether ``state`` has something to show (it then claims a shared LED)."""
     return {"heartbeat": ind.alive, "ready": ind.ready, "trunk": ind.trunk_up, "gsm": ind.gsm_bars > 0,
             "line": ind.line_in_use, "failover": ind.failover, "emergency": ind.emergency,
-            "fault": ind.fault, "lifeline": ind.lifeline_released}[state]
+            "fault": ind.fault, "lifeline": ind.lifeline_released, "crisis": ind.crisis}[state]
 
 
 def pattern(state: str, ind: Indicators, t: float) -> bool:
@@ -139,6 +147,8 @@ def pattern(state: str, ind: Indicators, t: float) -> bool:
         return blink(t, EMERGENCY_HZ)
     if state == "fault":
         return blink(t, FAULT_HZ)
+    if state == "crisis":
+        return t % CRISIS_PERIOD_S < CRISIS_ON_S
     return True  # ready, trunk, line, lifeline: steady
 
 
@@ -178,7 +188,8 @@ def describe(state: str | None, ind: Indicators) -> str:
             "failover": f"blink {FAILOVER_HZ:g} Hz: failover to the mobile",
             "emergency": f"blink {EMERGENCY_HZ:g} Hz: EMERGENCY CALL in progress",
             "fault": f"blink {FAULT_HZ:g} Hz: fault: " + "; ".join(ind.faults),
-            "lifeline": "steady: lifeline relay released, phone 1 is on line 1 directly"}[state]
+            "lifeline": "steady: lifeline relay released, phone 1 is on line 1 directly",
+            "crisis": f"on {CRISIS_ON_S:g} s, off {CRISIS_PERIOD_S - CRISIS_ON_S:g} s: CRISIS SERVICE (Protezione Civile)"}[state]
 
 
 def gsm_bars(signal_dbm: int | None) -> int:
@@ -238,7 +249,8 @@ def sample(daemon, alive: bool, trunk_up: bool, gsm_watch=None) -> Indicators:
     return Indicators(alive=alive, ready=daemon.ready, trunk_up=trunk_up, gsm_bars=bars,
                       line_in_use=bool(calls), failover=bool(monitor is not None and monitor.active),
                       emergency=any(c.emergency for c in calls), faults=tuple(faults),
-                      lifeline_released=bool(lifeline is not None and lifeline.released))
+                      lifeline_released=bool(lifeline is not None and lifeline.released),
+                      crisis=bool(daemon.flows is not None and daemon.flows.crisis_active()))
 
 
 # ------------------------------------------------------------------------------ the supervisor

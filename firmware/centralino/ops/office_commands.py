@@ -48,8 +48,16 @@ def _newest(rows: list) -> list:
     return rows[-LIST_MAX:]
 
 
+def _names(ctx: ControlContext) -> dict:
+    """The offices' display names for the console's tables (config/names.py)."""
+    from centralino.config.names import display_names
+
+    return display_names(ctx.daemon.settings)
+
+
 def _answer(ctx: ControlContext, key: str, rows: list, **extra) -> dict:
-    return {"timezone": ctx.daemon.settings.comune.timezone, **extra, key: [r.as_dict() for r in rows]}
+    return {"timezone": ctx.daemon.settings.comune.timezone, "names": _names(ctx), **extra,
+            key: [r.as_dict() for r in rows]}
 
 
 def _store_error(cmd: str, err: RecordsError, ctx: ControlContext) -> CommandError:
@@ -104,7 +112,7 @@ async def tickets(ctx: ControlContext, args: list[str]):
                                          keep=False), which, now)
     shown = rows[-LIST_MAX:] if which in ("all", "closed") else rows[:LIST_MAX]  # the latest, or the soonest due
     answer = {"timezone": ctx.daemon.settings.comune.timezone, "which": which, "office": office or "",
-              "tickets": _ticket_rows(ctx, shown, now)}
+              "names": _names(ctx), "tickets": _ticket_rows(ctx, shown, now)}
     answer["overdue"] = sum(t["overdue"] for t in answer["tickets"])
     return answer
 
@@ -187,51 +195,89 @@ async def voicemail_delete(ctx: ControlContext, args: list[str]):
 SERVICE_MODES = {"day": "day", "night": "night", "auto": None, "crisis": "crisis"}
 
 
-@command("service", "service [day|night|auto|crisis [until HH:MM|YYYY-MM-DDTHH:MM]]",
+WHEN = "HH:MM|YYYY-MM-DDTHH:MM"
+
+
+@command("service", "service [day|night|auto|crisis [from WHEN] [until WHEN]]",
          "the offices' service: automatic (hours and holidays), or forced day, night or crisis",
-         details="day: every office answers as if open; night: every office is closed (callers hear the\n"
-                 "hours and reach the segreteria); crisis (Protezione Civile): every office answers\n"
-                 "around the clock and callers hear the crisis announcement first, calls are marked\n"
-                 "'crisis' in their route; with 'until' it ends by itself then (HH:MM is the next such\n"
-                 "time, in the comune's time zone); auto: back to the hours and holidays.\n"
-                 "Emergency calls are never affected. Staff phones do the same with the feature codes\n"
-                 "(*51 day, *52 night, *53 crisis, *50 auto).",
-         max_args=3, audited=True)
-def service(ctx: ControlContext, args: list[str]):
+         details="day: every office answers as if open; night: every office is closed (callers\n"
+                 "hear the hours and reach the segreteria). crisis (Protezione Civile): the offices\n"
+                 "of crisis.offices (all without it) answer around the clock, callers hear the crisis\n"
+                 "announcement first, calls are marked crisis in their record. 'until WHEN': it ends\n"
+                 "by itself then; 'from WHEN until WHEN': a window ahead, it starts by itself.\n"
+                 "WHEN is HH:MM (the next such time, local; for until, the next after the start)\n"
+                 "or YYYY-MM-DDTHH:MM. day or night end a crisis on now but keep a window ahead; auto\n"
+                 "ends both. A crisis and its window outlive a config reload and a restart.\n"
+                 "Emergency calls are never affected. Staff phones: *51 day, *52 night, *53 crisis,\n"
+                 "*50 auto.",
+         max_args=5, audited=True)
+async def service(ctx: ControlContext, args: list[str]):
     flows = ctx.daemon.flows
     if flows is None or ctx.daemon.engine is None:
         raise CommandError("service: the switchboard is not running yet")
     if args:
         if args[0] not in SERVICE_MODES:
             raise CommandError(f"service: '{args[0]}' is not a mode\n{COMMANDS['service'].help()}")
-        until = None
-        if len(args) > 1:
-            if args[0] != "crisis" or len(args) != 3 or args[1] != "until":
-                raise CommandError(f"service: usage: {COMMANDS['service'].usage}")
-            until = _crisis_end(ctx, args[2])
-        flows.set_service_mode(SERVICE_MODES[args[0]], by="console", until=until)
+        starts, until = _crisis_window(ctx, args)
+        flows.set_service_mode(SERVICE_MODES[args[0]], by="console", until=until, starts=starts)
+        await flows.crisis_written()  # the answer says whether a restart would keep it
+    return service_answer(flows)
+
+
+def service_answer(flows) -> dict:
+    """The service mode, when a crisis on now ends, and a crisis window ahead."""
     answer = {"service": flows.service_mode}
-    if getattr(flows, "crisis_until", None) is not None:  # a crisis window: when it ends by itself
-        answer["until"] = flows.crisis_until.isoformat()
+    state = flows.crisis_state
+    if state.active and state.until is not None:  # a crisis window: when it ends by itself
+        answer["until"] = state.until.isoformat()
+    if state.scheduled:
+        answer["scheduled"] = {"from": state.starts.isoformat(), "until": state.ends.isoformat()}
+    if not flows.crisis_saved:
+        answer["warning"] = "the crisis state could not be written to disk: a restart would lose it (see the log)"
     return answer
 
 
-def _crisis_end(ctx: ControlContext, text: str):
-    """The end of a crisis window: HH:MM (the next such time, local) or YYYY-MM-DDTHH:MM (local)."""
+def _crisis_window(ctx: ControlContext, args: list[str]):
+    """(starts, until) of ``service crisis [from WHEN] [until WHEN]``; (None, None) for other modes."""
+    words = args[1:]
+    if not words:
+        return None, None
+    usage = f"service: usage: {COMMANDS['service'].usage}"
+    if args[0] != "crisis":
+        raise CommandError(usage)
+    given: dict[str, str] = {}
+    while words:
+        if len(words) < 2 or words[0] not in ("from", "until") or words[0] in given:
+            raise CommandError(usage)
+        given[words[0]] = words[1]
+        words = words[2:]
+    if "from" in given and "until" not in given:
+        raise CommandError("service: from: a crisis window needs its end too (service crisis from "
+                           f"{given['from']} until {WHEN})")
+    now = ctx.daemon.wall_clock()
+    starts = _moment(ctx, "from", given["from"], now) if "from" in given else None
+    until = _moment(ctx, "until", given["until"], starts or now)
+    if starts is not None and until <= starts:
+        raise CommandError(f"service: until: {given['until']} is not after the start ({given['from']})")
+    return starts, until
+
+
+def _moment(ctx: ControlContext, word: str, text: str, after):
+    """HH:MM (the next such time after ``after``, local) or YYYY-MM-DDTHH:MM (local), in the future."""
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(ctx.daemon.settings.comune.timezone)
-    now = ctx.daemon.wall_clock().astimezone(zone)
+    after = after.astimezone(zone)
     try:
         if len(text) == 5 and text[2] == ":":
-            at = datetime.combine(now.date(), time.fromisoformat(text), zone)
-            return at if at > now else at + timedelta(days=1)
+            at = datetime.combine(after.date(), time.fromisoformat(text), zone)
+            return at if at > after else at + timedelta(days=1)
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"service: until: '{text}' is not a time (HH:MM) or a date and time "
+        raise CommandError(f"service: {word}: '{text}' is not a time (HH:MM) or a date and time "
                            "(YYYY-MM-DDTHH:MM)") from None
     at = at.replace(tzinfo=zone) if at.tzinfo is None else at
-    if at <= now:
-        raise CommandError(f"service: until: {text} is already past")
+    if at <= ctx.daemon.wall_clock():
+        raise CommandError(f"service: {word}: {text} is already past")
     return at

@@ -37,7 +37,8 @@ SUBSCRIBED = ("call.started", "call.updated", "call.ended", "call.discarded")
 TIME_FIELDS = ("started_at", "answered_at", "ended_at")
 DEFAULTS = {name: "" for name in FIELDS} | {"answered_at": None, "ended_at": None, "duration_s": 0.0,
                                             "billable_s": 0.0, "emergency": False, "queued_s": 0.0,
-                                            "overflowed": False, "disposition": "in_progress"}
+                                            "overflowed": False, "crisis": False,
+                                            "disposition": "in_progress"}
 
 
 class MemoryRecord:

@@ -56,6 +56,7 @@ class CallRecord(BaseModel):
     office = peewee.CharField(default="")  # the office that handled or was asked for the call
     queued_s = peewee.FloatField(default=0.0)  # reaching the office to answer (or to the end if unanswered)
     overflowed = peewee.BooleanField(default=False)  # sent on from a full or too-long queue
+    crisis = peewee.BooleanField(default=False)  # started while the crisis service was on (Protezione Civile)
 
     class Meta:
         table_name = "calls"
@@ -67,7 +68,7 @@ class CallRecord(BaseModel):
 FIELDS = tuple(name for name in CallRecord._meta.sorted_field_names if name != "id")
 UPDATABLE = tuple(name for name in FIELDS if name not in ("call_id", "started_at"))
 # The keyword arguments of open_call and finish_call (the engine's events carry the same names).
-OPEN_FIELDS = ("started_at", "direction", "caller", "called", "ports", "route", "emergency", "caller_name")
+OPEN_FIELDS = ("started_at", "direction", "caller", "called", "ports", "route", "emergency", "caller_name", "crisis")
 FINISH_FIELDS = ("ended_at", "disposition", "cause", "answered_at", "route", "transfer_chain", "ports", "called",
                  "caller", "caller_name", "office", "queued_s", "overflowed")
 
@@ -97,14 +98,14 @@ class CdrStore(Store):
 
     def open_call(self, call_id: str, started_at: datetime, direction: str, caller: str = "",
                   called: str = "", ports: str = "", route: str = "", emergency: bool = False,
-                  caller_name: str = "") -> None:
+                  caller_name: str = "", crisis: bool = False) -> None:
         """Write the call's first row (``in_progress``) so that a crash leaves a trace."""
         check_direction(direction)
         with self._write():
             try:
                 CallRecord.create(call_id=call_id, started_at=to_text(started_at), direction=direction,
                                   caller=caller or "", called=called or "", caller_name=caller_name or "",
-                                  ports=ports or "", route=route or "", emergency=emergency)
+                                  ports=ports or "", route=route or "", emergency=emergency, crisis=crisis)
             except peewee.IntegrityError:
                 raise RecordsError(f"{self.path}: call {call_id} is already recorded") from None
 

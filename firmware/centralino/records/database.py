@@ -28,7 +28,7 @@ from pathlib import Path
 
 import peewee
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # What each schema version added to tables that existed before it: (table, column, SQL type and
 # default). SQLite's ADD COLUMN with a constant default fills every old row without rewriting the
 # table, so the upgrade is one quick transaction. New tables need no entry (created when missing).
@@ -44,6 +44,7 @@ UPGRADES: dict[int, tuple[tuple[str, str, str], ...]] = {
         ("tickets", "waiting_for", "VARCHAR(255) NOT NULL DEFAULT ''"),
         ("tickets", "waited_s", "REAL NOT NULL DEFAULT 0.0"),
         ("tickets", "outcome", "VARCHAR(255) NOT NULL DEFAULT ''")),
+    5: (("calls", "crisis", "INTEGER NOT NULL DEFAULT 0"),),  # made during the crisis service (older rows: 0)
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000

@@ -41,7 +41,7 @@ SECONDS_PER_DAY = 86400.0
 UTC_HOUR_KEY = 13  # len("2026-11-24T08"): the stored UTC text cut to its hour
 UTC_MINUTE_KEY = 16  # len("2026-11-24T08:30")
 # Columns a file from an older schema may lack, and the value every one of its rows had.
-CALL_COLUMN_DEFAULTS = {"office": "''", "queued_s": "0.0", "overflowed": "0"}
+CALL_COLUMN_DEFAULTS = {"office": "''", "queued_s": "0.0", "overflowed": "0", "crisis": "0"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,8 @@ class Figures:
     close_total_s: float = 0.0  # sum of the closed callbacks' time to close (for the mean)
     close_max_s: float = 0.0
     longest_wait_s: float = 0.0  # the longest queued_s of a call
+    crisis_offered: int = 0  # calls made during the crisis service (Protezione Civile) ...
+    crisis_answered: int = 0  # ... and of those, answered
 
     MAXIMA = ("close_max_s", "longest_wait_s")
 
@@ -218,8 +220,8 @@ def _call_figures(db, period: Period, key: int, targets: Mapping[str, float], de
     present = _columns(db, "calls")
     if not {"started_at", "answered_at", "disposition", "direction"} <= present:
         raise ValueError("table 'calls' lacks the call record columns: not a centralino database")
-    office, queued, overflowed = (name if name in present else CALL_COLUMN_DEFAULTS[name]
-                                  for name in ("office", "queued_s", "overflowed"))
+    office, queued, overflowed, crisis = (name if name in present else CALL_COLUMN_DEFAULTS[name]
+                                          for name in ("office", "queued_s", "overflowed", "crisis"))
     target_case = "CASE " + office + "".join(" WHEN ? THEN ?" for _ in targets) + " ELSE ? END"
     target_args = [value for item in targets.items() for value in item] + [default_target_s]
     where = "started_at >= ? AND started_at < ? AND direction = 'inbound' AND disposition != 'in_progress'"
@@ -231,10 +233,12 @@ def _call_figures(db, period: Period, key: int, targets: Mapping[str, float], de
            f"SUM(answered_at IS NOT NULL), "
            f"SUM(answered_at IS NOT NULL AND {queued} <= {target_case}), "
            f"SUM(disposition = 'abandoned'), SUM({overflowed} != 0), SUM(disposition = 'voicemail'), "
-           f"MAX({queued}) FROM calls WHERE {where} GROUP BY 1, 2")
+           f"MAX({queued}), SUM({crisis} != 0), SUM({crisis} != 0 AND answered_at IS NOT NULL) "
+           f"FROM calls WHERE {where} GROUP BY 1, 2")
     return [(row[0], row[1], Figures(offered=row[2], answered=row[3], answered_in_target=row[4],
                                      abandoned=row[5], overflowed=row[6], voicemails=row[7],
-                                     longest_wait_s=round(max(row[8] or 0.0, 0.0), 3)))
+                                     longest_wait_s=round(max(row[8] or 0.0, 0.0), 3),
+                                     crisis_offered=row[9], crisis_answered=row[10]))
             for row in db.execute(sql, target_args + args)]
 
 
