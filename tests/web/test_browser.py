@@ -127,7 +127,10 @@ def test_a_ticket_is_taken_in_charge_and_closed_with_a_note(stack, admin):
 
     number = stack.daemon.call(open_ticket)
     admin.get(stack.web.base + "/segnalazioni")
+    row = admin.find_element(By.LINK_TEXT, f"n. {number}").find_element(By.XPATH, "./ancestor::tr").text
+    assert "Ufficio Tributi" in row and "tributi" not in row  # display names in the table
     admin.find_element(By.LINK_TEXT, f"n. {number}").click()
+    assert "Ufficio Tributi" in admin.find_element(By.TAG_NAME, "main").text
     assert "aperta" in admin.find_element(By.ID, "stato-segnalazione").text
     press(admin, admin.find_element(By.XPATH, "//button[text()='Prendi in carico']"))
     assert "presa in carico" in admin.find_element(By.ID, "stato-segnalazione").text
@@ -212,7 +215,8 @@ def test_a_citizen_looks_up_a_ticket_with_the_last_four_digits(stack, driver):
 
     look_up("4567")
     result = driver.find_element(By.ID, "risultato").text
-    assert f"Segnalazione n. {number}" in result and "aperta" in result and "anagrafe" in result
+    assert f"Segnalazione n. {number}" in result and "aperta" in result and "Ufficio Anagrafe" in result
+    assert "anagrafe" not in result  # the office's display name, never its identifier
     assert "3471234567" not in driver.page_source and "4567" not in result
     look_up("0000")
     assert "Nessuna segnalazione corrisponde" in driver.find_element(By.ID, "errore").text

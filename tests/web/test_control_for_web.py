@@ -182,7 +182,7 @@ def test_ticket_changes_carry_the_account_and_a_citizen_learns_only_the_state(tm
         assert db.execute("SELECT closed_by, note FROM tickets WHERE id = 1").fetchone() == \
             ("mrossi", "richiamato: certificato pronto")
     right = answers["right"]["result"]
-    assert right["found"] and right["status"] == "closed" and right["office"] == "anagrafe"
+    assert right["found"] and right["status"] == "closed" and right["office"] == "Ufficio Anagrafe"  # its name
     assert set(right) == {"found", "timezone", "id", "status", "office", "opened_at", "closed_at", "due_at"}
     assert answers["wrong"]["result"] == answers["missing"]["result"] == {"found": False}
     assert answers["masked"]["error"] == "ticket lookup: LAST4 must be 4 digits"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from centralino.records import cdr_search, stats
 from centralino.records.database import RecordsError
 from centralino.records.deadlines import is_overdue
+from centralino.config.names import display_names, office_shown
 from centralino.records.tickets import ticket_id
 from centralino.records.voicemail import message_id
 
@@ -268,7 +269,8 @@ async def ticket_lookup(ctx: ControlContext, args: list[str]):
         return {"found": False}
     if not row.caller.endswith(digits):  # a masked number ends in x: it matches nothing
         return {"found": False}
-    return {"found": True, "timezone": _zone(ctx), "id": row.id, "status": row.status, "office": row.office,
+    shown = office_shown(row.office, display_names(ctx.daemon.settings))  # never the identifier
+    return {"found": True, "timezone": _zone(ctx), "id": row.id, "status": row.status, "office": shown,
             "opened_at": row.opened_at, "closed_at": row.closed_at, "due_at": row.due_at}
 
 
@@ -277,4 +279,5 @@ async def ticket_lookup(ctx: ControlContext, args: list[str]):
 def comune(ctx: ControlContext, args: list[str]):
     settings = ctx.daemon.settings
     return {"name": settings.comune.name, "timezone": settings.comune.timezone,
-            "offices": [o.name for o in settings.offices]}
+            "offices": [o.name for o in settings.offices],
+            "titles": {o.name: o.title or o.name for o in settings.offices}}  # what pages show

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -52,6 +52,11 @@ class Services:
     trusted_proxy: str | None = None
     zone: str = "Europe/Rome"
     comune: str = ""
+    titles: dict = field(default_factory=dict)  # office identifier -> its display name (the daemon's)
+
+    def office_title(self, name: str) -> str:
+        """What a page shows for an office: its display name, never the identifier."""
+        return labels.office(self.titles.get(name, name))
 
     def __post_init__(self):
         self.login_by_address = RateLimiter(*LOGIN_PER_ADDRESS)
@@ -93,6 +98,7 @@ def render(request: web.Request, template: str, code: int = 200, **context) -> w
     svc = services(request)
     text = env.get_template(template).render(
         request=request, account=account, csrf=session.csrf if session else "", zone=svc.zone, comune=svc.comune,
+        office_title=svc.office_title,
         flash=session.take_flash() if session else [], path=request.path, **context)
     return web.Response(text=text, status=code, content_type="text/html", charset="utf-8")
 

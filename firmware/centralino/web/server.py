@@ -61,13 +61,18 @@ def _redirect_app(https_port: int) -> web.Application:
     return app
 
 
+COMUNE_REFRESH_S = 60.0  # the offices' display names follow a config reload within this
+
+
 async def _comune_info(svc: Services) -> None:
-    """The comune's name and zone for the pages' header, once the daemon answers."""
+    """The comune's name, zone and offices' display names for the pages, once the daemon answers,
+    then again every ``COMUNE_REFRESH_S`` (a reload may rename an office)."""
     while True:
         try:
             info = await svc.client.ask("comune")
             svc.comune, svc.zone = info["name"], info["timezone"]
-            return
+            svc.titles = dict(info.get("titles") or {})
+            await asyncio.sleep(COMUNE_REFRESH_S)
         except (DaemonUnavailable, DaemonRefused):
             await asyncio.sleep(2.0)
 

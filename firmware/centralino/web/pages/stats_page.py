@@ -30,11 +30,12 @@ def _choice(request: web.Request) -> tuple[str, str]:
     return kind, request.query.get("periodo", "").strip() or default[kind]
 
 
-def table(data: dict) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
-    """(column labels, per office the figures per column, the totals per column)."""
+def table(data: dict, shown=labels.office) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
+    """(column labels, per office the figures per column, the totals per column); ``shown`` names
+    an office as the page shows it (its display name)."""
     if data["kind"] in ("day", "month"):
         columns = [f"{h:02d}" for h in range(24)]
-        per_office = {labels.office(o["office"]): o["hours"] for o in data["offices"]}
+        per_office = {shown(o["office"]): o["hours"] for o in data["offices"]}
         totals = [{k: sum((per_office[o][h][k] or 0) for o in per_office) for k in ("offered", "answered",
                                                                                       "abandoned")}
                   for h in range(24)]
@@ -42,7 +43,7 @@ def table(data: dict) -> tuple[list[str], dict[str, list[dict]], list[dict]]:
     slices = data["slices"]
     columns = [MONTH_NAMES[int(s["slice"]) - 1] if data["kind"] == "months" else s["slice"] for s in slices]
     names = sorted({name for s in slices for name in s["offices"]})
-    per_office = {labels.office(name): [s["offices"].get(name, {"offered": 0, "answered": 0, "abandoned": 0})
+    per_office = {shown(name): [s["offices"].get(name, {"offered": 0, "answered": 0, "abandoned": 0})
                                         for s in slices] for name in names}
     return columns, per_office, [s["total"] for s in slices]
 
@@ -62,7 +63,7 @@ async def stats_page(request: web.Request):
     except DaemonRefused as err:
         kind, period = _choice(request)
         office, data, error = request.query.get("ufficio", ""), None, str(err).removeprefix("report: ")
-    columns, per_office, totals = table(data) if data else ([], {}, [])
+    columns, per_office, totals = table(data, services(request).office_title) if data else ([], {}, [])
     offices = (await services(request).client.ask("comune"))["offices"]
     return render(request, "stats.html", title="Statistiche", kind=kind, period=period, office=office, data=data,
                   error=error, columns=columns, per_office=per_office, totals=totals,
@@ -75,9 +76,9 @@ async def chart(request: web.Request):
         kind, period, office, data = await _data(request)
     except DaemonRefused as err:
         return web.Response(status=400, text=str(err), content_type="text/plain", charset="utf-8")
-    columns, per_office, _ = table(data)
+    columns, per_office, _ = table(data, services(request).office_title)
     series = {name: [f["offered"] for f in figures] for name, figures in per_office.items()}
-    title = f"Chiamate offerte, {labels.STATS_KINDS[kind]}: {data['period']}" + (f" ({office})" if office else "")
+    title = f"Chiamate offerte, {labels.STATS_KINDS[kind]}: {data['period']}" + (f" ({services(request).office_title(office)})" if office else "")
     svg = charts.offered_chart(kind, data["period"], columns, series, title)
     return web.Response(body=svg, content_type="image/svg+xml", headers={"Content-Security-Policy": CHART_CSP})
 
