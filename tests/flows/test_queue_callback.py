@@ -201,3 +201,19 @@ def test_the_members_phone_failing_while_it_rings_costs_the_place_nothing(tmp_pa
     waiting, tickets = play(tmp_path, story, config=config_copy(tmp_path, _one_desk_with_callback))
     assert waiting["waiting"] == 1 and waiting["tickets"] == 0  # still waiting, not lost, no ticket
     assert tickets == []
+
+
+def test_a_place_nobody_is_left_to_call_back_becomes_a_ticket(tmp_path):
+    def short_wait(data):
+        _one_desk_with_callback(data)
+        data["offices"][0]["queue"]["max_wait_s"] = 60
+
+    async def story(s):
+        await _booked_while_the_desk_is_busy(s)
+        await s.face.run("bus fxs3 fail")  # the only member's phone is gone
+        await s.until(lambda: s.daemon.status()["switchboard"]["queue_callbacks"]["tickets"] == 1,
+                      "the request becomes a ticket", timeout_s=200)
+        return s.tickets.list()
+
+    tickets = play(tmp_path, story, config=config_copy(tmp_path, short_wait))
+    assert [(t.caller, t.office, t.reason) for t in tickets] == [(A, "anagrafe", "no_answer")]

@@ -7,8 +7,9 @@ rings the office's next free member first (``engine.offers``: the phone shows th
 "Richiamata"), tells them in the ear whom they are calling back, and calls the citizen from that
 phone on a free line. A citizen who does not answer is tried again after ``callback_retry_s``,
 from the back of the queue; after ``callback_attempts`` tries the request becomes a callback ticket
-for the office (mailed, like any other). So does a place still waiting when the office closes or
-the switchboard stops: nobody who asked to be called back is forgotten.
+for the office (mailed, like any other). So does a place still waiting when the office closes,
+when nobody is logged in to call back for ``max_wait_s``, or when the switchboard stops: nobody
+who asked to be called back is forgotten.
 """
 
 from __future__ import annotations
@@ -114,12 +115,20 @@ class QueueCallbacks:
     async def _serve(self, place: VirtualPlace, office, queue) -> None:
         host = self.host
         engine = host.engine
+        unattended_since = None  # nobody logged in and in service to call back, since then
         try:
             while place.id in self.places:
                 if not host.office_open(office, host.wall_clock()):
                     self._to_ticket(place, office, "closed")
                     break
                 group = engine.groups.get(office.group)
+                if group is None or not group.attended():
+                    unattended_since = engine.clock() if unattended_since is None else unattended_since
+                    if engine.clock() - unattended_since >= office.queue.max_wait_s:
+                        self._to_ticket(place, office, "no_answer")  # the office's staff will call
+                        break
+                else:
+                    unattended_since = None
                 free = group.free_members() if group is not None else []
                 if not (free and queue.may_try(place, len(free))):
                     await engine.wait_for_change(NOBODY_RANG_WAIT_S)  # a member freed, a caller left...
