@@ -27,12 +27,12 @@ class StationOffers:
         if not batch:
             return None
         answered: asyncio.Future = asyncio.get_running_loop().create_future()
-        for station in batch:
-            station.state, station.call = "ringing", None
-            station.channel.ring(caller_id)
-            self.ringing[station] = answered
-            engine.note("ringing", ext=station.number, caller=getattr(caller_id, "number", None) or "(callback)")
-        try:
+        try:  # whatever happens (a chip that fails to ring, a cancel), the phones are freed below
+            for station in batch:
+                station.state, station.call = "ringing", None
+                self.ringing[station] = answered
+                station.channel.ring(caller_id)
+                engine.note("ringing", ext=station.number, caller=getattr(caller_id, "number", None) or "(callback)")
             station = await asyncio.wait_for(asyncio.shield(answered), timeout_s)
         except asyncio.TimeoutError:
             station = answered.result() if answered.done() else None

@@ -236,14 +236,16 @@ class QueueCallbacks:
         self.counts["tickets"] += 1
         host.bus.publish("callback.ticket", place=place.id, office=place.office, number=place.number,
                          reason=reason, attempts=place.attempts)
-        if host.records is None or office is None:
+        if host.records is None:
             log.error("callback %s for %s: no records store, the request is only in the log (number %s)",
                       place.id, place.office, place.number)
             return
+        # an office a reload removed still gets its ticket (no mail: its address went with it)
         rules = getattr(office, "tickets", None)
-        job = callback_with_mail(host.mailer, office.name, office.email, place.call_id, place.number,
-                                 host.wall_clock(), place.menu_path, reason, host.engine.timezone,
-                                 deadline=rules.deadline_for() if rules is not None else None, title=office.title)
+        job = callback_with_mail(host.mailer, place.office, office.email if office is not None else None,
+                                 place.call_id, place.number, host.wall_clock(), place.menu_path, reason,
+                                 host.engine.timezone, deadline=rules.deadline_for() if rules is not None else None,
+                                 title=office.title if office is not None else None)
         future = host.records.submit(job)
         future.add_done_callback(host.mail_sent_soon)
         announce_when_written(host.bus, future, "ticket.opened")
