@@ -13,6 +13,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 
+from centralino.flows import sentences
+
 from .ears import PromptEars
 from .face_base import Reply, WorldCommandError
 from .scenario import Scenario
@@ -139,11 +141,11 @@ async def morning(s: Scenario, say: Callable[[str], None]) -> list[str]:
     voce_guida = next((line for line in s.settings.lines if line.incoming.startswith("menu:")), None)
     if voce_guida is not None:
         say(f"5. A citizen calls the voce guida on {voce_guida.port} and presses 1 for the Anagrafe")
-        await _voce_guida(s, sim, voce_guida.port, check)
+        await _voce_guida(s, sim, voce_guida.port, voce_guida.incoming.removeprefix("menu:"), check)
     return check.failed
 
 
-async def _voce_guida(s: Scenario, sim: Hands, port: str, check: Check) -> None:
+async def _voce_guida(s: Scenario, sim: Hands, port: str, menu: str, check: Check) -> None:
     ears = PromptEars(s.daemon.flows.phrases)
     caller = "3351112233"
     t = s.clock()
@@ -151,9 +153,12 @@ async def _voce_guida(s: Scenario, sim: Hands, port: str, check: Check) -> None:
     check(await sim.hears("line", port, kind="voice") is not None, "the voce guida answers")
     await s.wait(10.0)
     heard = s.exchange.parties[caller].heard(t)  # the prompts, by ear on the caller's audio
-    check(ears.heard(heard, "benvenuto"), "the citizen hears the greeting")
-    check(ears.sequence(heard, ["premere", "n1", "per", "ufficio_anagrafe"]),
-          "the citizen hears \"Premere 1 per l'Ufficio Anagrafe\"")
+    settings = s.daemon.settings  # the whole sentences the voce guida says (flows/sentences.py)
+    greeting = sentences.greeting(settings)
+    option = next(x for x in sentences.menu_sentences(settings, settings.menu(menu))
+                  if x.text.startswith("Premere 1 "))
+    check(ears.heard(heard, greeting), f"the citizen hears the greeting (\"{greeting.text}\")")
+    check(ears.sequence(heard, [greeting, option]), f"the citizen hears \"{option.text}\"")
     await sim("line", port, "press", "1")
     desks = s.settings.group(s.settings.office("anagrafe").group).members
     await s.until(lambda: any(s.world.phones[s.face.resolve_phone(d)[1]].ringing for d in desks),
