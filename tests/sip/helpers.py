@@ -28,6 +28,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def play_on_sip(tmp_path: Path, story, *tools: str, **config):
+    """Run ``await story(s, sip_port)`` against the daemon on a free SIP port, in real time (the SIP
+    programs are real processes); ``tools`` must be installed, ``config`` goes to ``sip_config``."""
+    from centralino.hwsim.clock import run
+    from centralino.hwsim.scenario import Scenario
+
+    need(*tools)
+    sip_port = free_port()
+    path = sip_config(tmp_path, sip_port, **config)
+
+    async def main():
+        async with Scenario(path, tmp_path / "data") as s:
+            return await story(s, sip_port)
+
+    return run(main, virtual=False)
+
+
 def need(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-from centralino.hwsim.clock import run
-from centralino.hwsim.scenario import Scenario
 
-from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, SCENARIOS, free_port, need, run_tool, sip_config, sipp
+from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, SCENARIOS, free_port, play_on_sip, run_tool, sipp
 
 
 def _play(tmp_path, story, *tools):
-    need(*tools)
-    sip_port = free_port()
-    path = sip_config(tmp_path, sip_port)
-
-    async def main():
-        async with Scenario(path, tmp_path / "data") as s:
-            return await story(s, sip_port)
-
-    return run(main, virtual=False)
+    return play_on_sip(tmp_path, story, *tools)
 
 
 def _sipsak_register(sip_port: int, password: str, contact_port: int = 5099):

@@ -8,25 +8,14 @@ from __future__ import annotations
 
 import re
 
-from centralino.hwsim.clock import run
-from centralino.hwsim.scenario import Scenario
-
-from .helpers import (HOST, PHONE_PASSWORD, PHONE_USER, Peer, challenge_of, credentials, free_port, sip_config,
-                      status_line)
+from .helpers import HOST, PHONE_PASSWORD, PHONE_USER, Peer, challenge_of, credentials, play_on_sip, status_line
 
 OK, UNAUTHORIZED = "SIP/2.0 200 OK", "SIP/2.0 401 Unauthorized"
 OTHER_HOST = "127.0.0.2"  # another machine on the LAN (Linux answers for all of 127/8)
 
 
 def _play(tmp_path, story, **config):
-    sip_port = free_port()
-    path = sip_config(tmp_path, sip_port, **config)
-
-    async def main():
-        async with Scenario(path, tmp_path / "data") as s:
-            return await story(s, sip_port)
-
-    return run(main, virtual=False)
+    return play_on_sip(tmp_path, story, **config)
 
 
 async def _register(peer: Peer, sip_port: int, password: str = PHONE_PASSWORD) -> tuple[str, str | None]:

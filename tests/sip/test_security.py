@@ -5,27 +5,16 @@ crash). sipvicious against the same: test_sipvicious.py."""
 from __future__ import annotations
 
 import os
-import socket
 
-from centralino.hwsim.clock import run
-from centralino.hwsim.scenario import Scenario
 from centralino.sip.security import digest_response, parse_digest
 
-from .helpers import HOST, PHONE_PASSWORD, Peer, free_port, need, run_tool, sip_config
+from .helpers import HOST, PHONE_PASSWORD, Peer, play_on_sip
 
 REALM = "centralino"
 
 
 def _play(tmp_path, story, *tools, **config):
-    need(*tools)
-    sip_port = free_port()
-    path = sip_config(tmp_path, sip_port, **config)
-
-    async def main():
-        async with Scenario(path, tmp_path / "data") as s:
-            return await story(s, sip_port)
-
-    return run(main, virtual=False)
+    return play_on_sip(tmp_path, story, *tools, **config)
 
 
 def _status_and_challenge(reply: str | None) -> tuple[str | None, bool]:
