@@ -267,7 +267,7 @@ class Day:
         await phone.dial(code)
         await self.s.wait(3.0)
         phone.on_hook()
-        await self.s.wait(0.5)
+        await self.s.wait(1.5)  # longer than a hook flash (up to 600 ms): the phone is on hook
 
 
 async def working_day(folder: Path, hours: float, peak_per_hour: float = PEAK_PER_HOUR, second_room: bool = False,
@@ -304,6 +304,15 @@ async def working_day(folder: Path, hours: float, peak_per_hour: float = PEAK_PE
     return {"arrivals": len(times), "placed": d.placed, "blocked": d.blocked, "virtual_s": virtual_s,
             "database": database, "settings": settings, "errors": d.errors, "announced": announced,
             "callbacks": callbacks}
+
+
+def answered_by(database: Path, extensions) -> int:
+    """Calls from outside a phone of ``extensions`` answered (the second room's share)."""
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        routes = [r for (r,) in db.execute("SELECT route FROM calls WHERE direction = 'inbound' AND route IS NOT NULL")]
+    return sum(1 for route in routes if any(f"answered:{e}" in route.split(">") for e in extensions))
 
 
 def mean_wait_s(database: Path) -> float | None:
@@ -344,6 +353,7 @@ def one_day(name: str, hours: float, from_hour: float = 8.0) -> dict:
         longest = max((o.total.longest_wait_s for o in stats.offices), default=0.0)
         ewt = ewt_error(result["database"], result["announced"])
         mean = mean_wait_s(result["database"])
+        by_second_room = answered_by(result["database"], SECOND_ROOM) if second_room else None
         offices = {o.office: {"offered": o.total.offered, "answered": o.total.answered,
                               "in_target": o.total.answered_in_target, "abandoned": o.total.abandoned,
                               "overflowed": o.total.overflowed, "voicemails": o.total.voicemails,
@@ -351,7 +361,8 @@ def one_day(name: str, hours: float, from_hour: float = 8.0) -> dict:
     return dict(configuration=name, from_hour=from_hour, hours=hours, peak_calls_per_hour=peak,
                 staff=len(STAFF) + (len(SECOND_ROOM) if second_room else 0),
                 second_room=f"{len(SECOND_ROOM)} phones {SECOND_ROOM_HOURS[0]}:00-{SECOND_ROOM_HOURS[1]}:00"
-                if second_room else None, lines=4 + (EXTRA_LINES if extra_lines else 0),
+                if second_room else None, answered_by_second_room=by_second_room,
+                lines=4 + (EXTRA_LINES if extra_lines else 0),
                 arrivals=result["arrivals"], blocked_all_lines_busy=result["blocked"], offered=total.offered,
                 answered=total.answered, answered_in_target=total.answered_in_target,
                 service_level=round(total.service_level, 3) if total.service_level is not None else None,
