@@ -66,6 +66,36 @@ class Echo:
         pass
 
 
+def test_a_thread_pools_job_takes_no_virtual_time():
+    """A file synced or a sentence synthesised in a worker thread: the media ticks wait for it
+    instead of racing ahead (a slow disk once let a test's "until 09:05" pass during one fsync)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def ticks():  # the media clock's 20 ms ticks
+            while True:
+                await asyncio.sleep(0.02)
+
+        ticking = asyncio.create_task(ticks())
+        t0 = loop.time()
+        await asyncio.to_thread(time.sleep, 0.2)  # real work in the default pool
+        after_to_thread = loop.time() - t0
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a pool of its own, awaited as a future
+            t1 = loop.time()
+            await asyncio.wrap_future(pool.submit(time.sleep, 0.2))
+            after_pool = loop.time() - t1
+        await asyncio.sleep(1.0)  # and with nothing running in a thread, time jumps again
+        ticking.cancel()
+        return after_to_thread, after_pool, loop.time() - t0
+
+    after_to_thread, after_pool, total = run(main)
+    assert after_to_thread < 0.05 and after_pool < 0.05  # a tick or two, not the ~0.2 s x thousands
+    assert total >= 0.999
+
+
 def test_spi_transfer_is_one_chip_select_window():
     chip = Echo()
     spi = SimSPI("/dev/spidev0.0", 3, 1e6, chip=chip)
