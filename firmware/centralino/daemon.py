@@ -134,10 +134,7 @@ class Daemon:
         await asyncio.to_thread(_render_sentences, settings)  # synthesis off the loop: calls go on meanwhile
         flows = FlowHost(settings, self.bus, self.clock, self.wall_clock, self.writer, self.mailer,
                          state_dir=self.state_dir)
-        flows.queues = old.queues  # callers waiting for an office keep their places
-        flows.take_over(old)  # and so do the callbacks booked from a queue
-        flows.calendar.set_override(old.calendar.override)  # a day/night set by hand stays
-        flows.take_crisis(old)  # and so does a crisis, on now or ahead, with its window
+        flows.take_over(old)  # queues, day/night, crisis and booked callbacks go on
         await old.stop()  # its monitors (failover); the flows of calls in progress go on
         self.engine.reconfigure(settings, flows)
         flows.attach(self.engine)

@@ -105,7 +105,13 @@ class FlowHost:
                 start(engine)
 
     def take_over(self, old: "FlowHost") -> None:
-        """``config reload``: modules with work in progress (``hand_over``) pass it to this host's."""
+        """``config reload``: what the old host holds goes on here. Callers waiting for an office
+        keep their places, a day/night set by hand stays, and so does a crisis (on now or ahead,
+        with its window); modules with work in progress (``hand_over``: the callbacks booked from
+        a queue) pass it to this host's."""
+        self.queues = old.queues
+        self.calendar.set_override(old.calendar.override)
+        self.take_crisis(old)
         for name, module in old.modules.items():
             hand_over = getattr(module, "hand_over", None)
             newer = self.modules.get(name)
