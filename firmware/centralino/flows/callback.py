@@ -91,7 +91,7 @@ async def offer_callback(flow, office, reason: str) -> bool:
     if key != "1":
         ctx.step("callback-declined")
         return False
-    number = await confirmed_number(session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller) else "")
+    number = await confirmed_number(session, callable_number(ctx.caller))
     if not number:
         ctx.step("callback-no-number")
         return False
@@ -115,6 +115,11 @@ async def offer_callback(flow, office, reason: str) -> bool:
         announce_when_written(host.bus, kept.written, "ticket.opened")
     await session.say(sentences.callback_booked(), barge_in=False)
     return True
+
+
+def callable_number(caller: str | None) -> str:
+    """The caller ID when it is a number the switchboard can call back, else "" (keyed in then)."""
+    return caller if caller and NUMBER.fullmatch(caller) else ""
 
 
 async def confirmed_number(session, number: str) -> str:

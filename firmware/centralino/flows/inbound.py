@@ -18,7 +18,7 @@ import logging
 from centralino.config.flows_schema import Destination
 from centralino.flows import sentences
 
-from .callback import NUMBER, confirmed_number, offer_callback
+from .callback import callable_number, confirmed_number, offer_callback
 from .segreteria import leave_voicemail
 from .voce_guida import run_menu
 
@@ -230,8 +230,7 @@ class InboundFlow:
         """1 in the queue: the caller confirms the number and hangs up; their turn stays as a
         virtual place (flows/queue_callback.py). False when no number was confirmed."""
         ctx = self.ctx
-        number = await confirmed_number(self.session, ctx.caller if ctx.caller and NUMBER.fullmatch(ctx.caller)
-                                         else "")
+        number = await confirmed_number(self.session, callable_number(ctx.caller))
         if not number:
             ctx.step("callback-no-number")
             return False

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from centralino.media.callerid import CallerId
 
@@ -40,14 +39,9 @@ class VirtualPlace:
     office: str
     number: str
     call_id: str  # the call that booked it (its record says outcome callback)
-    booked_at: datetime
     menu_path: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     attempts: int = 0
-    state: str = "waiting"  # waiting, ringing, calling, retry, completed, ticket
-
-    def status(self) -> dict:
-        return {"id": self.id, "office": self.office, "state": self.state, "attempts": self.attempts}
 
 
 def load_config(settings, host):
@@ -101,7 +95,7 @@ class QueueCallbacks:
     def book(self, office, queue, session, number: str, call_id: str, menu_path: str) -> VirtualPlace:
         """The caller's turn in ``queue`` becomes a virtual place (same position); it is served by
         a task of its own from now on."""
-        place = VirtualPlace(office.name, number, call_id, self.host.wall_clock(), menu_path)
+        place = VirtualPlace(office.name, number, call_id, menu_path)
         queue.replace(session, place)
         self.places[place.id] = place
         self.host.bus.publish("callback.booked", place=place.id, office=office.name, number=number)
@@ -139,7 +133,6 @@ class QueueCallbacks:
                 finally:
                     queue.ringing.discard(place)
                 if outcome is None:  # no member took it: it keeps its turn, callers on the line pass meanwhile
-                    place.state = "waiting"
                     queue.step_aside(place)
                     try:
                         await asyncio.sleep(NOBODY_RANG_WAIT_S)
@@ -149,17 +142,15 @@ class QueueCallbacks:
                 self.counts["attempts"] += 1
                 place.attempts += 1
                 if outcome:
-                    self._done(place, queue)
+                    self._done(place)  # it leaves the queue below
                     host.bus.publish("callback.completed", place=place.id, office=office.name,
                                      number=place.number, attempts=place.attempts)
                     break
                 if place.attempts >= office.queue.callback_attempts:
                     self._to_ticket(place, office, "queue_callback")
                     break
-                place.state = "retry"
                 queue.leave(place)
                 await asyncio.sleep(office.queue.callback_retry_s)
-                place.state = "waiting"
                 queue.join(place, arrived_s=engine.clock())  # from the back: those who stayed on the line go first
         except asyncio.CancelledError:
             raise
@@ -175,7 +166,6 @@ class QueueCallbacks:
         engine = self.host.engine
         shown = CallerId(number=place.number, name=f"Richiamata {office.title}"[:32],
                          when=engine.wall_clock().astimezone(engine.timezone))
-        place.state = "ringing"
         ctx = None
         for batch in group.batches():
             batch = [s for s in batch if s.free and s.logged_in]
@@ -198,7 +188,6 @@ class QueueCallbacks:
             if not briefing.cancelled() and briefing.exception() is not None:
                 log.error("callback %s: telling the operator failed: %s", place.id, briefing.exception())
             return None  # the member hung up before the call out: the place keeps its turn
-        place.state = "calling"
         try:
             return await outcome
         finally:
@@ -221,18 +210,15 @@ class QueueCallbacks:
             outcome.set_result(event.get("answered_at") is not None)
 
     # ------------------------------------------------------------------ endings
-    def _done(self, place: VirtualPlace, queue) -> None:
-        place.state = "completed"
+    def _done(self, place: VirtualPlace) -> None:
         self.places.pop(place.id, None)
         self.counts["completed"] += 1
-        queue.leave(place)
 
     def _to_ticket(self, place: VirtualPlace, office, reason: str) -> None:
         """The request goes on as a callback ticket for the office (mailed to it)."""
         host = self.host
         if self.places.pop(place.id, None) is None:
             return
-        place.state = "ticket"
         self.counts["tickets"] += 1
         host.bus.publish("callback.ticket", place=place.id, office=place.office, number=place.number,
                          reason=reason, attempts=place.attempts)
